@@ -1,0 +1,256 @@
+"""The ledger application: commands and queries that take and return plain values.
+
+Every command loads the aggregates it needs, lets them decide, and saves all their new events in one atomic
+transaction. Two processes acting on one subscriber at once collide on the store's unique (aggregate id, version)
+index; the loser retries the whole command against fresh state, so the conflict never reaches the client. Payment
+and settlement references are made unique ledger-wide by claim aggregates saved in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from ledger import billing, settlements
+from ledger import governorate as gov
+from ledger import views
+from ledger.claims import PaymentClaim, payment_claim_id, payment_key
+from ledger.config import eventsourcing_env
+from ledger.errors import (
+    ConcurrencyExhausted,
+    InvalidInput,
+    PaymentRefConflict,
+    SubscriberExists,
+    UnknownPayment,
+    UnknownSubscriber,
+)
+from ledger.money import parse_amount
+from ledger.subscriber import Subscriber, subscriber_id
+from ledger.tariffs import TariffBook
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_ATTEMPTS = 20
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LedgerApplication(Application[Any]):
+    name = "Ledger"
+    snapshotting_intervals = {Subscriber: 50}
+
+    def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(env={**eventsourcing_env(env), **(env or {})})
+        self.clock = clock
+        self.tariffs = TariffBook.load()
+        self.ensure_governorates()
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    def load_subscriber(self, subscriber_no: str) -> Subscriber:
+        try:
+            return self.repository.get(subscriber_id(subscriber_no))
+        except AggregateNotFoundError:
+            raise UnknownSubscriber(f"There is no subscriber {subscriber_no}.", subscriber_no=subscriber_no) from None
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` (load, decide, save) again whenever another writer got to the same aggregate first."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return attempt()
+            except IntegrityError:
+                log.debug("optimistic concurrency conflict; retrying")
+        raise ConcurrencyExhausted("The account was changed by others too often in a row; try again.")
+
+    def on_subscriber(self, subscriber_no: str, decide: Callable[[Subscriber], T]) -> T:
+        def attempt() -> T:
+            sub = self.load_subscriber(subscriber_no)
+            result = decide(sub)
+            self.save(sub)
+            return result
+
+        return self.retrying(attempt)
+
+    # -- governorates ---------------------------------------------------------------------------------------------
+
+    def ensure_governorates(self) -> None:
+        """List every governorate of the reference data once, with its initial e-payment status."""
+        for entry in gov.reference()["governorates"]:
+            try:
+                self.repository.get(gov.governorate_id(entry["code"]))
+            except AggregateNotFoundError:
+                governorate = gov.Governorate.list_governorate(entry["code"])
+                if entry["live_since"]:
+                    governorate.switch_e_payment(True, date.fromisoformat(entry["live_since"]))
+                try:
+                    self.save(governorate)
+                except IntegrityError:
+                    pass  # another process listed it at the same moment
+
+    def load_governorate(self, code: str) -> gov.Governorate:
+        gov.names(code)
+        return self.repository.get(gov.governorate_id(code))
+
+    def governorates(self) -> list[dict[str, Any]]:
+        return [self.governorate(code) for code in gov.codes()]
+
+    def governorate(self, code: str) -> dict[str, Any]:
+        g = self.load_governorate(code)
+        live_on = g.live_on()
+        live = live_on is not None and live_on <= self.today()
+        return {"code": code, **gov.names(code), "e_payment": "live" if live else "not_live",
+                "live_since": g.live_since, "rollout": g.rollout}
+
+    def switch_e_payment(self, code: str, live: bool, effective_from: date) -> dict[str, Any]:
+        def attempt() -> None:
+            g = self.load_governorate(code)
+            if g.switch_e_payment(live, effective_from):
+                self.save(g)
+
+        self.retrying(attempt)
+        return self.governorate(code)
+
+    # -- subscribers ----------------------------------------------------------------------------------------------
+
+    def register_subscriber(self, subscriber_no: str, governorate: str, category: str, meter_no: str,
+                            initial_reading_kwh: int, name: str) -> dict[str, Any]:
+        gov.names(governorate)
+        sub = Subscriber.register(subscriber_no, governorate, category, meter_no, initial_reading_kwh, name)
+        try:
+            self.save(sub)
+        except IntegrityError:
+            raise SubscriberExists(f"Subscriber {subscriber_no} is already registered.") from None
+        return views.subscriber_view(sub, self.today())
+
+    def subscriber(self, subscriber_no: str) -> dict[str, Any]:
+        return views.subscriber_view(self.load_subscriber(subscriber_no), self.today())
+
+    def enrol(self, subscriber_no: str, bank: str, account_ref: str) -> dict[str, Any]:
+        if bank not in gov.bank_codes():
+            raise InvalidInput(f"Bank {bank!r} is not one of {', '.join(gov.bank_codes())}.")
+        self.on_subscriber(subscriber_no, lambda sub: sub.enrol(bank, account_ref))
+        return {"subscriber_no": subscriber_no, "bank": bank, "account_ref": account_ref}
+
+    def submit_reading(self, subscriber_no: str, reading_kwh: int, read_at: datetime, source: str) -> dict[str, Any]:
+        def decide(sub: Subscriber) -> dict[str, Any]:
+            reading_id = sub.submit_reading(reading_kwh, read_at, source, self.clock())
+            return views.reading_view(sub.readings[reading_id])
+
+        return self.on_subscriber(subscriber_no, decide)
+
+    def review_reading(self, subscriber_no: str, reading_id: str, accepted: bool, note: str) -> dict[str, Any]:
+        def decide(sub: Subscriber) -> dict[str, Any]:
+            sub.review_reading(reading_id, accepted, note)
+            return views.reading_view(sub.readings[reading_id])
+
+        return self.on_subscriber(subscriber_no, decide)
+
+    def readings(self, subscriber_no: str) -> list[dict[str, Any]]:
+        return [views.reading_view(r) for r in self.load_subscriber(subscriber_no).readings.values()]
+
+    def replace_meter(self, subscriber_no: str, old_final_reading_kwh: int, new_meter_no: str,
+                      new_initial_reading_kwh: int, replaced_at: datetime) -> dict[str, Any]:
+        def decide(sub: Subscriber) -> dict[str, Any]:
+            sub.replace_meter(old_final_reading_kwh, new_meter_no, new_initial_reading_kwh, replaced_at)
+            return views.subscriber_view(sub, self.today())
+
+        return self.on_subscriber(subscriber_no, decide)
+
+    # -- bills ----------------------------------------------------------------------------------------------------
+
+    def issue_bill(self, subscriber_no: str, cycle: str, issued_on: date | None = None) -> dict[str, Any]:
+        def decide(sub: Subscriber) -> dict[str, Any]:
+            bill_id = sub.issue_bill(cycle, self.tariffs, issued_on or self.today(), self.today())
+            return views.bill_view(sub, sub.bills[bill_id], self.today())
+
+        return self.on_subscriber(subscriber_no, decide)
+
+    def bills(self, subscriber_no: str, status: str | None = None) -> list[dict[str, Any]]:
+        sub = self.load_subscriber(subscriber_no)
+        found = [views.bill_view(sub, b, self.today()) for b in sub.bills.values()]
+        return [b for b in found if status is None or b["status"] == status]
+
+    def bill(self, subscriber_no: str, bill_id: str) -> dict[str, Any]:
+        sub = self.load_subscriber(subscriber_no)
+        return views.bill_view(sub, sub.bill(bill_id), self.today())
+
+    def adjust_bill(self, subscriber_no: str, bill_id: str, amount: Decimal, reason: str) -> dict[str, Any]:
+        def decide(sub: Subscriber) -> dict[str, Any]:
+            sub.adjust_bill(bill_id, amount, reason)
+            return views.bill_view(sub, sub.bills[bill_id], self.today())
+
+        return self.on_subscriber(subscriber_no, decide)
+
+    # -- payments -------------------------------------------------------------------------------------------------
+
+    def receive_payment(self, bank: str, payment_ref: str, subscriber_no: str, bill_id: str, amount: Any,
+                        channel: str, paid_at: datetime, fee: Any = None) -> tuple[dict[str, Any], bool]:
+        """Apply a bank's payment once. Returns (payment, created); created is False for a same-content replay."""
+        key = payment_key(bank, payment_ref)
+        payment = {"payment_key": key, "payment_ref": payment_ref, "bank": bank, "bill_id": bill_id,
+                    "amount": parse_amount(amount), "channel": channel, "paid_at": paid_at,
+                    "fee": None if fee is None else parse_amount(fee, field="fee")}
+
+        def attempt() -> tuple[dict[str, Any], bool]:
+            self._check_claim(key, subscriber_no, payment_ref)
+            sub = self.load_subscriber(subscriber_no)
+            live_since = self.load_governorate(sub.governorate).live_on()
+            created = sub.receive_payment(payment, live_since, self.clock())
+            if created:
+                self.save(sub, PaymentClaim.claim(key, subscriber_no))
+            return views.payment_view(sub, sub.payments[key]), created
+
+        return self.retrying(attempt)
+
+    def _check_claim(self, key: str, subscriber_no: str, payment_ref: str) -> None:
+        claimed_by = self._claimant(key)
+        if claimed_by is not None and claimed_by != subscriber_no:
+            raise PaymentRefConflict(
+                f"Payment reference {payment_ref} was already used for another subscriber's payment.",
+                payment_key=key,
+            )
+
+    def _claimant(self, key: str) -> str | None:
+        try:
+            return self.repository.get(payment_claim_id(key)).subscriber_no
+        except AggregateNotFoundError:
+            return None
+
+    def payment(self, bank: str, payment_ref: str) -> dict[str, Any]:
+        key = payment_key(bank, payment_ref)
+        subscriber_no = self._claimant(key)
+        if subscriber_no is None:
+            raise UnknownPayment(f"{bank} has no payment with reference {payment_ref}.", payment_key=key)
+        sub = self.load_subscriber(subscriber_no)
+        return views.payment_view(sub, sub.payment(key))
+
+    def reverse_payment(self, bank: str, payment_ref: str, reason: str) -> dict[str, Any]:
+        key = payment_key(bank, payment_ref)
+        subscriber_no = self.payment(bank, payment_ref)["subscriber_no"]
+
+        def decide(sub: Subscriber) -> dict[str, Any]:
+            sub.reverse_payment(key, reason)
+            return views.payment_view(sub, sub.payments[key])
+
+        return self.on_subscriber(subscriber_no, decide)
+
+    # -- runs and settlements (kept in their own modules) ----------------------------------------------------------
+
+    def billing_run(self, cycle: str, governorate: str | None = None, issued_on: date | None = None,
+                    progress: bool = False) -> dict[str, Any]:
+        return billing.run_billing(self, cycle, governorate, issued_on=issued_on, progress=progress)
+
+    def settle(self, bank: str, settlement_ref: str, business_date: date, payment_refs: list[Any],
+               total: Any) -> tuple[dict[str, Any], bool]:
+        return settlements.settle(self, bank, settlement_ref, business_date, payment_refs, total)
