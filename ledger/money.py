@@ -9,6 +9,7 @@ unit they were recorded in.
 from __future__ import annotations
 
 from datetime import date
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ledger.errors import InvalidAmount
@@ -22,6 +23,7 @@ CENT = Decimal("0.01")
 WHOLE = Decimal("1")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("1000000000000.00")
+PLAIN_AMOUNT = re.compile(r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$")
 
 
 def unit_on(day: date) -> str:
@@ -48,10 +50,13 @@ def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     """A positive money amount in new pounds, from a string or Decimal; floats are refused."""
     if isinstance(value, float) or isinstance(value, bool):
         raise InvalidAmount(f"{field} must be a string such as \"3200.00\", never a float.", field=field)
+    text = str(value)
+    if not isinstance(value, Decimal) and not PLAIN_AMOUNT.match(text):
+        raise InvalidAmount(f"{field} {text[:40]!r} is not an amount like \"3200.00\".", field=field)
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(text)
     except InvalidOperation:
-        raise InvalidAmount(f"{field} {value!r} is not a number.", field=field) from None
+        raise InvalidAmount(f"{field} {text[:40]!r} is not a number.", field=field) from None
     if not amount.is_finite():
         raise InvalidAmount(f"{field} must be a finite number.", field=field)
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP) or abs(amount) > MAX_AMOUNT:
