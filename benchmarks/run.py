@@ -1,0 +1,77 @@
+"""Run every benchmark scenario on PostgreSQL and SQLite; print a table and write benchmarks/results.json.
+
+Each scenario's rate is compared with baselines measured in the same run on the same database, because absolute
+numbers on a shared two-core machine move by a factor of two from one minute to the next. `--scale N` multiplies
+every size. The targets of the performance issue are printed beside each ratio; nothing here asserts them.
+Results: `{"scenario": {"rate": R, "unit": "...", "baselines": {"name": R}, "ratios": {"name": X}}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks import baselines, extra, ledger_scenarios, naive
+from benchmarks.databases import scratch
+
+RESULTS = Path(__file__).parent / "results.json"
+log = logging.getLogger(__name__)
+
+
+def _scenario(rate: float, unit: str, **baseline_rates: float) -> dict[str, Any]:
+    return {
+        "rate": round(rate, 3),
+        "unit": unit,
+        "baselines": {name: round(value, 3) for name, value in baseline_rates.items()},
+        "ratios": {name: round(rate / value, 4) for name, value in baseline_rates.items() if value},
+    }
+
+
+def run_backend(backend: str, scale: int) -> dict[str, dict[str, Any]]:
+    n = 600 * scale
+    results: dict[str, dict[str, Any]] = {}
+    with scratch(backend) as db:
+        raw1 = baselines.raw_single_inserts(db, n)
+        raw8 = baselines.raw_single_inserts(db, n, clients=8)
+        batch = baselines.raw_batch_inserts(db, 20_000 * scale)
+        read = baselines.raw_read_decode(db, "raw_batch")
+        crud = baselines.crud_payments(db, n // 2)
+        naive_rate = naive.naive_payments(db, n // 2)
+        pay1 = ledger_scenarios.payments(db, n, clients=1)
+        pay8 = ledger_scenarios.payments(db, n, clients=8)
+        results["payments_1_client"] = _scenario(pay1, "payments/s", raw_insert_1_client=raw1,
+                                                 naive_library=naive_rate, crud_update=crud)
+        results["payments_8_clients"] = _scenario(pay8, "payments/s", raw_insert_8_clients=raw8,
+                                                  naive_library=naive_rate, crud_update=crud)
+        bill_rate, _ = ledger_scenarios.billing_run(db, 1000 * scale)
+        results["billing_run"] = _scenario(bill_rate, "bills/s", raw_batch_insert_1000=batch)
+        replay = ledger_scenarios.replay(db, 10_000)
+        results["replay_10000_events_no_snapshot"] = _scenario(replay["without_snapshot_ms"], "ms")
+        results["replay_10000_events_from_snapshot"] = _scenario(replay["from_snapshot_ms"], "ms")
+        results.update(extra.scenarios(db, scale, read_decode=read, raw1=raw1))
+    return {f"{backend}.{name}": value for name, value in results.items()}
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    print(f"{'scenario':<48} {'rate':>12} {'unit':<12} ratios")
+    for name, row in results.items():
+        ratios = ", ".join(f"{k}={v:.2f}" for k, v in row["ratios"].items())
+        print(f"{name:<48} {row['rate']:>12.1f} {row['unit']:<12} {ratios}")
+
+
+def main(scale: int = 1, backends: tuple[str, ...] = ("postgres", "sqlite")) -> dict[str, dict[str, Any]]:
+    logging.basicConfig(level=logging.WARNING)
+    results: dict[str, dict[str, Any]] = {}
+    for backend in backends:
+        results.update(run_backend(backend, scale))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten to {RESULTS}")
+    return results
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
