@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from ledger import billing, settlements
+from ledger import billing, history, settlements
 from ledger import governorate as gov
 from ledger import views
 from ledger.claims import PaymentClaim, payment_claim_id, payment_key
@@ -25,6 +25,7 @@ from ledger.config import eventsourcing_env
 from ledger.errors import (
     ConcurrencyExhausted,
     InvalidInput,
+    LedgerError,
     PaymentRefConflict,
     SubscriberExists,
     UnknownPayment,
@@ -133,8 +134,12 @@ class LedgerApplication(Application[Any]):
             raise SubscriberExists(f"Subscriber {subscriber_no} is already registered.") from None
         return views.subscriber_view(sub, self.today())
 
-    def subscriber(self, subscriber_no: str) -> dict[str, Any]:
-        return views.subscriber_view(self.load_subscriber(subscriber_no), self.today())
+    def subscriber(self, subscriber_no: str, as_of: datetime | None = None,
+                   as_of_position: int | None = None) -> dict[str, Any]:
+        """The live account, or with `as_of`/`as_of_position` the account replayed from events as it stood then."""
+        if as_of is None and as_of_position is None:
+            return views.subscriber_view(self.load_subscriber(subscriber_no), self.today())
+        return history.account_as_of(self, subscriber_no, as_of, as_of_position)
 
     def enrol(self, subscriber_no: str, bank: str, account_ref: str) -> dict[str, Any]:
         if bank not in gov.bank_codes():
@@ -202,14 +207,25 @@ class LedgerApplication(Application[Any]):
                     "amount": parse_amount(amount), "channel": channel, "paid_at": paid_at,
                     "fee": None if fee is None else parse_amount(fee, field="fee")}
 
+        attempts = 0
+
         def attempt() -> tuple[dict[str, Any], bool]:
-            self._check_claim(key, subscriber_no, payment_ref)
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # only a collision can mean another subscriber holds the reference
+                self._check_claim(key, subscriber_no, payment_ref)
             sub = self.load_subscriber(subscriber_no)
             live_since = self.load_governorate(sub.governorate).live_on()
-            created = sub.receive_payment(payment, live_since, self.clock())
+            try:
+                created = sub.receive_payment(payment, live_since, self.clock())
+            except LedgerError:
+                # A reference another subscriber holds is a conflict first, whatever else is wrong with the payment.
+                self._check_claim(key, subscriber_no, payment_ref)
+                raise
             if created:
                 self.save(sub, PaymentClaim.claim(key, subscriber_no))
-            return views.payment_view(sub, sub.payments[key]), created
+            # A replay answers with the original answer, even if the payment has cleared since.
+            return views.received_payment_view(sub, sub.payments[key]), created
 
         return self.retrying(attempt)
 

@@ -26,4 +26,7 @@ def eventsourcing_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
         "SQLALCHEMY_URL": database_url(env),
         "CREATE_TABLE": "y",
+        # Cached aggregates are fast-forwarded from the store on every load, so a cache never serves stale state;
+        # it saves the snapshot read and the replay of old events.
+        "AGGREGATE_CACHE_MAXSIZE": (env or {}).get("LEDGER_AGGREGATE_CACHE", os.environ.get("LEDGER_AGGREGATE_CACHE", "10000")),
     }

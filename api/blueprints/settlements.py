@@ -1,0 +1,30 @@
+"""Settlements: a bank's daily clearing of the payments it settled into the ministry's account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.auth import current_bank, current_ledger, require_roles
+from api.blueprints.payments import REPLAY_HEADER_DOC, REPLAYED
+from api.parser import Blueprint
+from api.schemas.payments import SettlementReportSchema, SettlementSubmissionSchema
+
+blp = Blueprint("settlements", __name__, description="Banks' settlements and their reconciliation.")
+
+
+@blp.post("/v1/settlements")
+@require_roles("bank")
+@blp.arguments(SettlementSubmissionSchema)
+@blp.response(201, SettlementReportSchema, description="Applied: the reconciliation report.")
+@blp.alt_response(
+    200,
+    schema=SettlementReportSchema,
+    success=True,
+    headers=REPLAY_HEADER_DOC,
+    description="The same settlement again: the first report, nothing changed.",
+)
+@blp.alt_response(409, response="CONFLICT")
+def settle(body: dict[str, Any]) -> Any:
+    """Clear the listed payments; report matched, unknown and mismatched ones."""
+    report, created = current_ledger().settle(current_bank(), **body)
+    return (report, 201) if created else (report, 200, REPLAYED)

@@ -1,0 +1,107 @@
+"""The `ledger` command. Every subcommand reads LEDGER_DATABASE_URL; exit status 0 on success.
+
+Subcommands here: `serve` (the API under gunicorn), `demo` (seed a demo ledger), `bill-run` (bill a cycle).
+Other modules add theirs to `main`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ledger.config import database_url
+from ledger.errors import LedgerError
+
+
+@click.group()
+def main() -> None:
+    """The electricity e-payment ledger."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--demo-banner", is_flag=True, help="Print the demo tokens and a first curl before serving.")
+def serve(host: str, port: int, workers: int, demo_banner: bool) -> None:
+    """Serve the HTTP API with gunicorn."""
+    from api.serve import serve as run
+
+    if demo_banner:
+        click.echo(banner(host, port))
+    run(host, port, workers)
+
+
+def banner(host: str, port: int) -> str:
+    from api.config import demo_tokens
+
+    base = f"http://{host}:{port}"
+    tokens = demo_tokens()
+    lines = [
+        "",
+        "Electricity e-payment ledger: demo API",
+        f"  database: {database_url()}",
+        f"  docs:     {base}/docs",
+        "  tokens (demo only; LEDGER_TOKENS):",
+    ]
+    lines += [f"    {role:<10} {token}" for token, role in tokens]
+    staff = next((token for token, role in tokens if role == "staff"), "TOKEN")
+    lines += [
+        "  try:",
+        f"    curl -s -H 'Authorization: Bearer {staff}' {base}/v1/governorates",
+        f"    curl -s -H 'Authorization: Bearer {staff}' {base}/v1/subscribers/DI-100001/bills",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--subscribers", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--cycles", default=3, show_default=True, type=click.IntRange(1, 36))
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed: the same seed, the same demo.")
+def demo(subscribers: int, cycles: int, seed: int) -> None:
+    """Seed a realistic demo ledger (the only writer while it runs)."""
+    from api.demo import demo_ledger
+    from api.demo import seed as seed_demo
+
+    app = demo_ledger(database_url())
+    try:
+        result = seed_demo(app, subscribers, cycles, seed)
+    finally:
+        app.close()
+    if result is None:
+        click.echo("The demo subscribers are already there; nothing to do (remove the database to seed afresh).")
+        return
+    click.echo(
+        f"Seeded {result.subscribers} subscribers, {result.bills} bills, {result.payments} payments, "
+        f"{result.settlements} settlements, {result.reversals} reversals in {result.seconds:.1f} s."
+    )
+
+
+@main.command("bill-run")
+@click.option("--cycle", required=True, help="The cycle to bill, e.g. 2026-C5.")
+@click.option("--governorate", default=None, help="A governorate code, e.g. SY-DI; all when omitted.")
+def bill_run(cycle: str, governorate: str | None) -> None:
+    """Bill every due subscriber for a cycle; safe to kill and run again. Prints the report as JSON."""
+    from ledger import LedgerApplication
+
+    app = LedgerApplication()
+    try:
+        report = app.billing_run(cycle, governorate, progress=True)
+    except LedgerError as error:
+        raise click.ClickException(error.detail) from None
+    finally:
+        app.close()
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+
+
+def _register_commands() -> None:
+    """Commands that live beside the modules they drive."""
+    from api.audit_cli import digest, replay, verify
+
+    for command in (replay, verify, digest):
+        main.add_command(command)
+
+
+_register_commands()

@@ -1,0 +1,266 @@
+"""Seed a realistic demo ledger: subscribers in every live governorate, readings, bills, payments and clearing.
+
+Everything goes through the ledger's own commands (nothing is written behind its back): registrations, enrolments
+with CBS, REB and the hub, one reading and one bill per recent completed cycle (issued on historic dates, due 30
+days later), payments through every bank and channel (some partial, some never made, so arrears exist), bank
+settlements for most payments, and a few reversals before and after clearing. Consumption is per bi-monthly cycle
+in kWh; money is in new pounds (SYP).
+
+Two settings make seeding fast, both for the demo's own ledger only: it caches aggregates without re-reading them
+(`AGGREGATE_CACHE_FASTFORWARD=n`), which is safe only because the demo is the sole writer while it runs (do not seed
+a database that a server is writing to); and on SQLite it commits with `synchronous=NORMAL` (WAL), so a power cut
+during seeding may lose the last few demo transactions but never corrupts the file. The served ledger keeps full
+durability.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import event
+from tqdm import tqdm
+
+from ledger import LedgerApplication
+from ledger.actors import acting_as
+from ledger.cycles import Cycle
+from ledger.errors import UnknownSubscriber
+
+GOVERNORATE_WEIGHTS = {
+    "SY-DI": 17,
+    "SY-RD": 20,
+    "SY-HL": 22,
+    "SY-HM": 9,
+    "SY-HI": 10,
+    "SY-LA": 7,
+    "SY-TA": 5,
+    "SY-SU": 3,
+    "SY-QU": 1,
+    "SY-DR": 6,
+}
+CATEGORY_WEIGHTS = {"residential": 85, "commercial": 9, "government": 2, "agricultural": 2, "industrial": 2}
+CYCLE_KWH = {
+    "residential": (150, 900),
+    "commercial": (600, 4000),
+    "government": (1000, 8000),
+    "agricultural": (300, 3000),
+    "industrial": (5000, 40000),
+}
+BANK_WEIGHTS = {"CBS": 50, "REB": 30, "HUB": 20}
+CHANNELS = {"CBS": ("web", "app", "branch"), "REB": ("web", "app", "branch"), "HUB": ("hub",)}
+FIRST = (
+    "Ahmad",
+    "Mohammad",
+    "Fatima",
+    "Lina",
+    "Omar",
+    "Rania",
+    "Khaled",
+    "Maya",
+    "Yousef",
+    "Hala",
+    "Sami",
+    "Nour",
+    "Bassam",
+    "Dima",
+    "Tarek",
+    "Reem",
+    "Ghassan",
+    "Salma",
+    "Hassan",
+    "Zeina",
+)
+FAMILY = (
+    "Haddad",
+    "Khoury",
+    "Shami",
+    "Halabi",
+    "Masri",
+    "Homsi",
+    "Hamwi",
+    "Darwish",
+    "Sabbagh",
+    "Attar",
+    "Najjar",
+    "Kassab",
+    "Jabri",
+    "Sayegh",
+    "Azm",
+    "Mardini",
+)
+BUSINESS = ("Bakery", "Pharmacy", "Workshop", "Grocery", "Clinic", "School", "Mill", "Farm", "Hotel", "Restaurant")
+FIRST_NO = 100001
+ISSUE_DELAY = timedelta(days=5)
+SETTLEMENT_LAG = timedelta(days=1)
+
+
+@dataclass
+class Seeded:
+    subscribers: int = 0
+    bills: int = 0
+    payments: int = 0
+    settlements: int = 0
+    reversals: int = 0
+    seconds: float = 0.0
+    buckets: dict[tuple[str, date], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def demo_ledger(database_url: str) -> LedgerApplication:
+    app = LedgerApplication(
+        env={
+            "LEDGER_DATABASE_URL": database_url,
+            "AGGREGATE_CACHE_MAXSIZE": "20000",
+            "AGGREGATE_CACHE_FASTFORWARD": "n",
+        }
+    )
+    engine = cast(Any, app.recorder).datastore.engine  # eventsourcing-sqlalchemy's recorder
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _relaxed_sync)
+        engine.dispose()  # pooled connections reconnect with the pragma
+    return app
+
+
+def _relaxed_sync(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def recent_cycles(today: date, count: int) -> list[Cycle]:
+    """The last `count` cycles that ended before today, oldest first."""
+    cycles = [Cycle.containing(today).previous()]
+    while len(cycles) < count:
+        cycles.append(cycles[-1].previous())
+    return cycles[::-1]
+
+
+def seed(
+    app: LedgerApplication, subscribers: int = 2000, cycles: int = 3, seed: int = 1, progress: bool = True
+) -> Seeded | None:
+    """Seed the demo; None when the ledger already holds the demo's subscribers."""
+    if _already_seeded(app):
+        return None
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    now = app.clock()
+    live = {g["code"]: date.fromisoformat(g["live_since"]) for g in app.governorates() if g["e_payment"] == "live"}
+    weights = {code: w for code, w in GOVERNORATE_WEIGHTS.items() if code in live}
+    result = Seeded()
+    with acting_as("cli:demo", "cli"):
+        for i in tqdm(range(subscribers), desc="subscribers", unit="sub", disable=not progress):
+            _seed_subscriber(app, rng, FIRST_NO + i, weights, live, recent_cycles(now.date(), cycles), now, result)
+        _settle(app, rng, now, result, progress)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _already_seeded(app: LedgerApplication) -> bool:
+    for code in GOVERNORATE_WEIGHTS:
+        try:
+            app.subscriber(f"{code[3:]}-{FIRST_NO}")
+            return True
+        except UnknownSubscriber:
+            continue
+    return False
+
+
+def _pick(rng: random.Random, weights: dict[str, int]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _seed_subscriber(
+    app: LedgerApplication,
+    rng: random.Random,
+    number: int,
+    weights: dict[str, int],
+    live: dict[str, date],
+    cycles: list[Cycle],
+    now: datetime,
+    result: Seeded,
+) -> None:
+    governorate, category, bank = _pick(rng, weights), _pick(rng, CATEGORY_WEIGHTS), _pick(rng, BANK_WEIGHTS)
+    subscriber_no = f"{governorate[3:]}-{number}"
+    name = f"{rng.choice(FIRST)} {rng.choice(FAMILY)}"
+    if category != "residential":
+        name = f"{rng.choice(FAMILY)} {rng.choice(BUSINESS)}"
+    reading = rng.randrange(1000, 90000)
+    app.register_subscriber(subscriber_no, governorate, category, f"M{number:08d}", reading, name)
+    app.enrol(subscriber_no, bank, f"****{rng.randrange(10000):04d}")
+    result.subscribers += 1
+    low, high = CYCLE_KWH[category]
+    usual = rng.randrange(low, high)
+    habit = rng.choices(("prompt", "partial", "late", "never"), weights=(62, 14, 14, 10))[0]
+    for cycle in cycles:
+        reading += max(1, int(usual * rng.uniform(0.7, 1.3)))
+        read_at = datetime(cycle.end.year, cycle.end.month, cycle.end.day, 9, tzinfo=UTC) - timedelta(
+            days=rng.randrange(0, 4), minutes=rng.randrange(0, 480)
+        )
+        app.submit_reading(subscriber_no, reading, read_at, "reader" if rng.random() < 0.8 else "self")
+        bill = app.issue_bill(subscriber_no, cycle.name, issued_on=cycle.end + ISSUE_DELAY)
+        result.bills += 1
+        for amount, paid_at in _instalments(rng, habit, bill, live[governorate], now):
+            _pay(app, rng, subscriber_no, bank, bill["bill_id"], amount, paid_at, result)
+
+
+def _instalments(
+    rng: random.Random, habit: str, bill: dict[str, Any], live_since: date, now: datetime
+) -> list[tuple[Decimal, datetime]]:
+    """When and how much this subscriber pays on a bill; payments still in the future are not made (yet)."""
+    if habit == "never" or (habit == "late" and rng.random() < 0.5):
+        return []
+    issued = date.fromisoformat(bill["issued_on"])
+    first_day = max(issued + timedelta(days=1), live_since)
+    delay = rng.randrange(1, 25) if habit != "late" else rng.randrange(30, 75)
+    amount = bill["amount_due"]
+    shares = [amount]
+    if habit == "partial":
+        part = (amount * Decimal(rng.randrange(30, 70)) / 100).quantize(Decimal("1"))
+        shares = [part, amount - part] if rng.random() < 0.5 else [part]
+    plan = []
+    for n, share in enumerate(shares):
+        day = first_day + timedelta(days=delay + 20 * n)
+        paid_at = datetime(day.year, day.month, day.day, rng.randrange(8, 22), rng.randrange(60), tzinfo=UTC)
+        if share > 0 and paid_at < now:
+            plan.append((share, paid_at))
+    return plan
+
+
+def _pay(
+    app: LedgerApplication,
+    rng: random.Random,
+    subscriber_no: str,
+    bank: str,
+    bill_id: str,
+    amount: Decimal,
+    paid_at: datetime,
+    result: Seeded,
+) -> None:
+    ref = f"{bank}{paid_at:%Y%m%d}{result.payments:07d}"
+    app.receive_payment(bank, ref, subscriber_no, bill_id, amount, rng.choice(CHANNELS[bank]), paid_at)
+    result.payments += 1
+    entry = {"ref": ref, "amount": amount, "bank": bank}
+    if rng.random() < 0.006:  # the debit bounced before the bank settled: reversed, never cleared
+        app.reverse_payment(bank, ref, "Debit of the subscriber's account failed")
+        result.reversals += 1
+        return
+    entry["reverse_after"] = rng.random() < 0.004  # a chargeback after clearing: a refund falls due
+    result.buckets[(bank, paid_at.date())].append(entry)
+
+
+def _settle(app: LedgerApplication, rng: random.Random, now: datetime, result: Seeded, progress: bool) -> None:
+    """Each bank settles each business day's payments the next day; the last two days are not settled yet."""
+    for (bank, day), entries in tqdm(
+        sorted(result.buckets.items()), desc="settlements", unit="stl", disable=not progress
+    ):
+        if day + SETTLEMENT_LAG >= now.date() - timedelta(days=1) or rng.random() < 0.03:
+            continue
+        total = sum((e["amount"] for e in entries), Decimal(0))
+        app.settle(bank, f"{bank}-{day.isoformat()}", day, [e["ref"] for e in entries], total)
+        result.settlements += 1
+        for entry in entries:
+            if entry["reverse_after"]:
+                app.reverse_payment(bank, entry["ref"], "Chargeback after settlement")
+                result.reversals += 1
