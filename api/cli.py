@@ -7,11 +7,15 @@ Other modules add theirs to `main`.
 from __future__ import annotations
 
 import json
+import sys
+from datetime import date
+from typing import Any
 
 import click
 
 from ledger.config import database_url
 from ledger.errors import LedgerError
+from ledger.history import jsonable
 
 
 @click.group()
@@ -96,11 +100,46 @@ def bill_run(cycle: str, governorate: str | None) -> None:
     click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
 
 
+@main.command("import-settlement")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--bank", required=True, type=click.Choice(["CBS", "REB", "HUB"]), help="The bank whose file it is.")
+def import_settlement(file: Any, bank: str) -> None:
+    """Apply a bank's settlement file (CSV: settlement_ref,business_date,payment_ref,amount); print the report.
+
+    Bad rows are reported with their line numbers and left out; the good rows are applied as one settlement. The same
+    file again changes nothing. Exit status 1 when no row could be applied.
+    """
+    from ledger import LedgerApplication
+    from ledger.actors import acting_as
+    from ledger.settlement_file import import_settlement as apply_file
+    from projections.clearing import unsettled_payments
+    from projections.fresh import ReadSide
+
+    app = LedgerApplication()
+    try:
+        with acting_as(f"cli:import-settlement:{bank}", "file"):
+            report = apply_file(app, bank, file.read())
+        if report["applied"]:
+            side = ReadSide(app)
+            side.ensure_fresh()
+            report["missing"] = unsettled_payments(side.engine, bank, date.fromisoformat(report["business_date"]))
+            side.close()
+    except LedgerError as error:
+        raise click.ClickException(error.detail) from None
+    finally:
+        app.close()
+    click.echo(json.dumps(jsonable(report), indent=2, ensure_ascii=False))
+    if not report["applied"]:
+        sys.exit(1)
+
+
 def _register_commands() -> None:
     """Commands that live beside the modules they drive."""
-    from api.audit_cli import digest, replay, verify
+    from api.audit_cli import digest, replay, verify_command
+    from projections.cli import project
+    from projections.verify import check_projections
 
-    for command in (replay, verify, digest):
+    for command in (replay, verify_command([check_projections]), digest, project):
         main.add_command(command)
 
 

@@ -15,7 +15,13 @@ from webargs.flaskparser import FlaskParser, abort
 
 
 class JsonOnlyParser(FlaskParser):
-    """webargs' Flask parser, refusing a body that is not `application/json` (or `application/*+json`)."""
+    """webargs' Flask parser, refusing a body that is not `application/json` (or `application/*+json`).
+
+    Unknown query parameters are refused (422) like unknown body fields, so a misspelt filter never silently
+    widens an answer.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": "raise", "querystring": "raise"}
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not core.is_json(req.mimetype):

@@ -16,12 +16,16 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 
 from ledger import billing, history, settlements
 from ledger import governorate as gov
 from ledger import views
 from ledger.claims import PaymentClaim, payment_claim_id, payment_key
 from ledger.config import eventsourcing_env
+from ledger.cycles import Cycle
 from ledger.errors import (
     ConcurrencyExhausted,
     InvalidInput,
@@ -38,10 +42,27 @@ from ledger.tariffs import TariffBook
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 20
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class ServerDatastore(SQLAlchemyDatastore):
+    """On a database server, a pooled connection is tested before use (`pool_pre_ping`), so connections the server
+    dropped (a restart, a cut) are replaced unseen, and an unreachable server fails a connect in seconds, not minutes.
+    eventsourcing-sqlalchemy takes no engine options from the environment, hence this subclass."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if str(kwargs.get("url") or "").startswith("postgresql"):
+            kwargs.setdefault("pool_pre_ping", True)
+            kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        super().__init__(**kwargs)
+
+
+class LedgerPersistence(SQLAlchemyFactory):
+    datastore_class = ServerDatastore
 
 
 class LedgerApplication(Application[Any]):
@@ -49,7 +70,8 @@ class LedgerApplication(Application[Any]):
     snapshotting_intervals = {Subscriber: 50}
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
-        super().__init__(env={**eventsourcing_env(env), **(env or {})})
+        persistence = {"PERSISTENCE_MODULE": get_topic(LedgerPersistence)}
+        super().__init__(env={**eventsourcing_env(env), **persistence, **(env or {})})
         self.clock = clock
         self.tariffs = TariffBook.load()
         self.ensure_governorates()
@@ -58,6 +80,9 @@ class LedgerApplication(Application[Any]):
 
     def today(self) -> date:
         return self.clock().date()
+
+    def current_cycle(self) -> str:
+        return Cycle.containing(self.today()).name
 
     def load_subscriber(self, subscriber_no: str) -> Subscriber:
         try:

@@ -73,6 +73,9 @@ class Settlement(Aggregate):
             recorded_by=recorded_by,
         )
 
-    def same_as(self, business_date: str, payment_refs: list[str], total: Decimal) -> bool:
-        return (self.business_date, sorted(self.payment_refs), self.total) == (
-            business_date, sorted(payment_refs), total)
+    def same_as(self, business_date: str, payment_refs: list[str], total: Decimal,
+                amounts: dict[str, str] | None = None) -> bool:
+        """Whether a resubmission is this settlement again: same date, references, total and listed amounts."""
+        listed_amounts = self.report.get("listed_amounts", {})
+        return (self.business_date, sorted(self.payment_refs), self.total, listed_amounts) == (
+            business_date, sorted(payment_refs), total, amounts or {})

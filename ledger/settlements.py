@@ -25,15 +25,17 @@ def settle(app: Any, bank: str, settlement_ref: str, business_date: date, paymen
     rows = _rows(payment_refs)
     total = parse_amount(total, field="total")
     listed = [ref for ref, _ in rows]
+    amounts = {ref: str(amount) for ref, amount in rows if amount is not None}
 
     def attempt() -> tuple[dict[str, Any], bool]:
         existing = _existing(app, bank, settlement_ref)
         if existing is not None:
-            if existing.same_as(business_date.isoformat(), listed, total):
+            if existing.same_as(business_date.isoformat(), listed, total, amounts):
                 return existing.report, False
             raise SettlementRefConflict(
                 f"Settlement {settlement_ref} of {bank} was already received with different content.")
         subscribers, report = _reconcile(app, bank, settlement_ref, rows, total, business_date)
+        report["listed_amounts"] = amounts
         settlement = Settlement.receive(bank, settlement_ref, business_date.isoformat(), listed, total, report,
                                         current_actor().name)
         app.save(settlement, *subscribers.values())

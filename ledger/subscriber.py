@@ -197,14 +197,15 @@ class Subscriber(Aggregate):
         """Record a reading and return its id; an identical reading submitted again returns the first one's id."""
         reading_id = rules.reading_id(self.meter["meter_no"], reading_kwh, read_at)
         existing = self.readings.get(reading_id)
-        if existing is not None and existing["source"] == source:
+        if existing is not None:
+            rules.check_same_reading(existing, source)
             return reading_id
         decision = rules.judge_reading(self, reading_kwh, read_at, source, now)
         self.trigger_event(self.ReadingSubmitted, reading_id=reading_id, **decision)
         return reading_id
 
     def review_reading(self, reading_id: str, accepted: bool, note: str) -> None:
-        rules.check_reviewable(self, reading_id)
+        rules.check_reviewable(self, reading_id, accepted)
         self.trigger_event(self.ReadingReviewed, reading_id=reading_id, accepted=accepted, note=note)
 
     def replace_meter(

@@ -25,6 +25,7 @@ from ledger.errors import (
     NothingToBill,
     Overpayment,
     PaymentRefConflict,
+    ReadingIdConflict,
     ReadingOutOfOrder,
     ReadingWentBackwards,
     UnmaskedAccountReference,
@@ -136,10 +137,32 @@ def advance_meter(sub: Any, reading: dict[str, Any], days: str | None) -> None:
     meter.update(billable_kwh=reading["reading_kwh"], billable_reading_id=reading["reading_id"])
 
 
-def check_reviewable(sub: Any, reading_id_: str) -> None:
+def check_same_reading(existing: dict[str, Any], source: str) -> None:
+    """A resubmitted reading (same meter, kWh and time) must come from the same source to count as a retry."""
+    if existing["source"] != source:
+        raise ReadingIdConflict(
+            f"A reading of {existing['reading_kwh']} kWh taken at {existing['read_at']} on meter "
+            f"{existing['meter_no']} is already recorded with source {existing['source']!r}, not {source!r}.",
+            reading_id=existing["reading_id"],
+        )
+
+
+def check_reviewable(sub: Any, reading_id_: str, accepted: bool) -> None:
     reading = sub.readings.get(reading_id_)
     if reading is None or not reading["flagged"]:
         raise InvalidInput(f"Reading {reading_id_} is not awaiting review.")
+    meter = sub.meter
+    overtaken = meter["last_actual_at"] is not None and datetime.fromisoformat(
+        reading["read_at"]) < datetime.fromisoformat(meter["last_actual_at"])
+    same_meter = reading["meter_no"] == meter["meter_no"]
+    if accepted and same_meter and overtaken and reading["reading_kwh"] > meter["last_actual_kwh"]:
+        raise ReadingWentBackwards(
+            f"Reading {reading['reading_kwh']} kWh of {reading['read_at']} cannot be accepted: a later reading on "
+            f"meter {meter['meter_no']} ({meter['last_actual_kwh']} kWh at {meter['last_actual_at']}) is lower, "
+            "and readings never go backwards; reject it instead.",
+            reading_kwh=reading["reading_kwh"],
+            last_reading_kwh=meter["last_actual_kwh"],
+        )
 
 
 def check_meter_replacement(sub: Any, old_final: int, new_meter_no: str, new_initial: int) -> None:
@@ -177,6 +200,14 @@ def plan_bill(sub: Any, cycle_name: str, today: date) -> dict[str, Any]:
             f"Subscriber {sub.subscriber_no} has no new reading since the last bill; enter a reading first."
         )
     closing = max(meter["billable_kwh"], meter["billed_kwh"])
+    kwh = closing - meter["billed_kwh"] + sub.carried_kwh
+    if kwh < 0:
+        # A replaced meter's last bill rested on an estimate above its final reading: the new meter's use is set
+        # against that credit first, so there is nothing to bill until it is used up.
+        raise NothingToBill(
+            f"Subscriber {sub.subscriber_no} was billed {-kwh} kWh more on an estimate than the meters have since "
+            "advanced; there is nothing to bill until the consumption exceeds that estimate."
+        )
     return {
         "cycle": cycle.name,
         "period_start": cycle.start.isoformat(),
@@ -185,7 +216,7 @@ def plan_bill(sub: Any, cycle_name: str, today: date) -> dict[str, Any]:
         "opening_kwh": meter["billed_kwh"],
         "closing_kwh": closing,
         "carried_kwh": sub.carried_kwh,
-        "kwh": closing - meter["billed_kwh"] + sub.carried_kwh,
+        "kwh": kwh,
         "reading_id": meter["billable_reading_id"] or meter["billed_reading_id"] or "",
     }
 

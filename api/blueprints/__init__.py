@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from api.blueprints import bills, governorates, ops, payments, settlements, subscribers
+from api.blueprints import bills, governorates, ops, payments, read_models, settlements, subscribers
 
-ALL = (subscribers.blp, bills.blp, payments.blp, settlements.blp, governorates.blp, ops.blp)
+ALL = (read_models.blp, subscribers.blp, bills.blp, payments.blp, settlements.blp, governorates.blp, ops.blp)

@@ -82,6 +82,12 @@ class MismatchSchema(Schema):
     reason = fields.String(required=True, metadata={"description": "already_cleared, amount_mismatch or reversed"})
 
 
+class UnsettledPaymentSchema(Schema):
+    payment_ref = fields.String(required=True)
+    amount = Money(required=True)
+    paid_at = Instant(required=True)
+
+
 class SettlementReportSchema(Schema):
     """The reconciliation report: which listed payments matched, were unknown, or did not match."""
 
@@ -94,3 +100,11 @@ class SettlementReportSchema(Schema):
     matched = fields.List(fields.String(), required=True)
     unknown_ = fields.List(fields.String(), required=True, data_key="unknown", attribute="unknown")
     mismatched = fields.List(fields.Nested(MismatchSchema), required=True)
+    missing = fields.List(
+        fields.Nested(UnsettledPaymentSchema),
+        metadata={"description": "The bank's payments made before the business date that no settlement cleared."},
+    )
+
+
+class ClearingQuerySchema(Schema):
+    bank = fields.String(validate=validate.OneOf(("CBS", "REB", "HUB")))

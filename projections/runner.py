@@ -1,0 +1,177 @@
+"""The projection runner: catches the read models up with the ledger, follows new events, rebuilds from scratch.
+
+It reads the notification log in batches with `recorder.select_notifications(position, limit,
+inclusive_of_start=False)` and applies each batch, together with its new tracking position, in ONE transaction:
+a runner killed at any instant leaves the read models exactly at the last committed batch, and the next runner
+resumes from there, so no event is applied twice or skipped. Notification ids are not gap-free on PostgreSQL
+(a rolled-back insert burns a sequence value), so the runner only ever asks for ids above its position and never
+waits for a gap to fill; commit order equals id order there because the event store locks its table on insert.
+`recorder.subscribe()` is PostgreSQL-only, so `follow` polls on every backend. Only the holder of the writer lock
+(projections/locking.py) may run batches. Money is in new pounds (`SYP`) throughout the read models.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Notification, Tracking
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+from tqdm import tqdm
+
+from projections import apply, tracking
+from projections.locking import WriterLock
+from projections.tables import READ_MODELS, create_tables, metadata
+from projections.tables import tracking as t_tracking
+from projections.workingset import WorkingSet
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 500
+REPORT_EVERY_S = 30.0
+
+
+def writer_engine(app: Any) -> Engine:
+    """An engine for the runner's writes on the ledger's own database.
+
+    On a SQLite file every write transaction starts with `BEGIN IMMEDIATE`, so it takes the database's write lock
+    before it reads and cannot fail half-way on a snapshot another writer has moved on from.
+    """
+    return sqlite_engine(app, "BEGIN IMMEDIATE")
+
+
+def sqlite_engine(app: Any, begin: str) -> Engine:
+    """The ledger's engine, or for a SQLite file a separate one whose transactions start with `begin`.
+
+    pysqlite opens no transaction before a SELECT by itself; here `begin` is issued at the start of every
+    transaction, so a read-only transaction also sees one consistent snapshot throughout.
+    """
+    engine: Engine = app.recorder.datastore.engine
+    if engine.dialect.name != "sqlite" or app.recorder.datastore.is_sqlite_in_memory_db:
+        return engine
+    own = create_engine(engine.url, connect_args={"timeout": 60})
+
+    @event.listens_for(own, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(own, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return own
+
+
+class ProjectionRunner:
+    """Projects one `LedgerApplication`'s events into the `rm_` tables; use it as `with runner.locked(): ...`."""
+
+    def __init__(self, app: Any, engine: Engine | None = None, batch_size: int = BATCH_SIZE) -> None:
+        self.app = app
+        self.engine = engine or writer_engine(app)
+        self.batch_size = batch_size
+        self.name = app.name
+        self.lock = WriterLock(self.engine)
+        self._position: int | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self, wait: bool = False, interval: float = 1.0, timeout: float | None = None) -> Iterator[Any]:
+        """Hold the single-writer lock (or raise `RunnerBusy`), with the tables created and the position read."""
+        self.lock.acquire(wait=wait, interval=interval, timeout=timeout)
+        try:
+            create_tables(self.engine)
+            with self.engine.begin() as conn:
+                tracking.ensure(conn, self.name)
+            self._position = None
+            yield self
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        self.lock.release()
+        if self.engine is not self.app.recorder.datastore.engine:
+            self.engine.dispose()
+
+    def position(self) -> int:
+        """The id of the last notification applied to the read models (0 before the first)."""
+        if self._position is None:
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table(t_tracking.name):
+                    return 0
+                self._position = tracking.position(conn, self.name)
+        return self._position
+
+    # -- work -----------------------------------------------------------------------------------------------------
+
+    def run_batch(self) -> int:
+        """Apply the next batch of notifications; returns how many were read (0 when caught up)."""
+        if not self.lock.held:
+            raise RuntimeError("a projection runner writes only while it holds the writer lock (use .locked())")
+        start = self.position()
+        notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+        if not notifications:
+            return 0
+        events = self._decode(notifications)
+        end = notifications[-1].id
+        with self.engine.begin() as conn:
+            apply.apply_all(WorkingSet(conn), events)
+            tracking.advance(conn, start, Tracking(self.name, end))
+        self._position = end
+        log.debug("applied notifications %d..%d (%d events projected)", start + 1, end, len(events))
+        return len(notifications)
+
+    def _decode(self, notifications: list[Notification]) -> list[Any]:
+        return [self.app.mapper.to_domain_event(n) for n in notifications if apply.is_projected(n.topic)]
+
+    def catch_up(self, progress: bool = False, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Run batches until the log is exhausted; returns the number of notifications read."""
+        done = 0
+        reported = time.monotonic()
+        with self._progress_bar(progress) as bar:
+            while not should_stop():
+                before = self.position()
+                read = self.run_batch()
+                done += read
+                bar.update(self.position() - before)
+                if read < self.batch_size:
+                    break
+                if time.monotonic() - reported > REPORT_EVERY_S:
+                    log.info("projected up to notification %d (%d read so far)", self.position(), done)
+                    reported = time.monotonic()
+        if done:
+            log.info("caught up at notification %d (%d read)", self.position(), done)
+        return done
+
+    def follow(self, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Catch up, then poll every `interval` seconds for new notifications until `should_stop()`."""
+        while not should_stop():
+            if self.catch_up(should_stop=should_stop) < self.batch_size:
+                _sleep(interval, should_stop)
+
+    def rebuild(self, progress: bool = True) -> int:
+        """Drop and recreate the read models and set the position to 0 in one transaction, then replay."""
+        if not self.lock.held:
+            raise RuntimeError("a rebuild needs the writer lock (use .locked())")
+        with self.engine.begin() as conn:
+            metadata.drop_all(conn, tables=list(READ_MODELS))
+            metadata.create_all(conn, tables=list(READ_MODELS))
+            tracking.reset(conn, self.name)
+        self._position = 0
+        log.info("read models emptied; replaying the ledger from position 0")
+        return self.catch_up(progress=progress)
+
+    @contextmanager
+    def _progress_bar(self, progress: bool) -> Iterator[Any]:
+        total = (self.app.recorder.max_notification_id() or 0) - self.position() if progress else 0
+        with tqdm(total=max(total, 0), disable=not progress, desc="projecting", unit="event") as bar:
+            yield bar
+
+
+def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(min(0.1, seconds))

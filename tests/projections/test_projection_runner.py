@@ -1,0 +1,93 @@
+"""The runner's modes: catch up in batches, follow new events (across PostgreSQL's gaps in ids), rebuild, stop on
+an event it does not know, and the `project` command's options and exit statuses."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import text
+
+from projections import queries
+from projections.cli import EXIT_BUSY, project
+from projections.locking import WriterLock
+from projections.runner import ProjectionRunner
+from projections.workingset import ProjectionError
+from tests.projections.projection_helpers import dump_read_models, seed_bulk
+from tests.projections.runner_processes import reader, wait_for
+
+
+def test_catching_up_in_small_batches_gives_the_same_tables_as_one_big_batch(sqlite_url, make_ledger):
+    app = make_ledger(sqlite_url)
+    last = seed_bulk(app, 30)
+    runner = ProjectionRunner(app, batch_size=7)
+    with runner.locked():
+        assert runner.catch_up() == last
+        small = dump_read_models(runner.engine)
+        runner.batch_size = 10_000
+        runner.rebuild(progress=False)
+        assert dump_read_models(runner.engine) == small
+        assert runner.catch_up() == 0
+    runner.close()
+
+
+def test_a_follower_projects_events_recorded_after_it_started(database_url, make_ledger):
+    app = make_ledger(database_url)
+    seed_bulk(app, 5)
+    runner = ProjectionRunner(app)
+    stop = threading.Event()
+    with runner.locked():
+        follower = threading.Thread(target=runner.follow, kwargs={"interval": 0.02, "should_stop": stop.is_set})
+        follower.start()
+        try:
+            if app.recorder.datastore.engine.dialect.name == "postgresql":
+                with app.recorder.datastore.engine.begin() as conn:  # burn ids, as rolled-back inserts do
+                    conn.execute(text("SELECT nextval('ledger_events_id_seq') FROM generate_series(1, 5)"))
+            last = seed_bulk(app, 5, seed=2, prefix="F")
+            wait_for(lambda: runner.position() == last, timeout=30, what="the follower")
+        finally:
+            stop.set()
+            follower.join(timeout=30)
+    engine = app.recorder.datastore.engine
+    assert queries.subscriber_balance(engine, "F00004", app.today()) is not None
+    runner.close()
+
+
+def test_an_event_no_projection_knows_stops_the_runner(sqlite_url, make_ledger):
+    app = make_ledger(sqlite_url)
+    runner = ProjectionRunner(app)
+    with runner.locked():
+        runner.catch_up()
+        before = runner.position()
+        stranger = StoredEvent(originator_id=app.recorder.select_notifications(0, 1)[0].originator_id,
+                               originator_version=99, topic="ledger.future:Unheard", state=b"{}")
+        app.recorder.insert_events([stranger])
+        with pytest.raises(ProjectionError, match="ledger.future:Unheard"):
+            runner.catch_up()
+        assert runner.position() == before
+    runner.close()
+
+
+def test_the_project_command_catches_up_once_and_exits_75_when_busy(sqlite_url, make_ledger):
+    app = make_ledger(sqlite_url)
+    last = seed_bulk(app, 10)
+    cli = CliRunner()
+    env = {"LEDGER_DATABASE_URL": sqlite_url}
+    done = cli.invoke(project, ["--once"], env=env)
+    assert done.exit_code == 0, done.output
+    runner = ProjectionRunner(app)
+    assert runner.position() == last
+    runner.close()
+    assert cli.invoke(project, ["--rebuild", "--once"], env=env).exit_code == 0
+    engine = reader(sqlite_url)
+    lock = WriterLock(engine)
+    lock.acquire()
+    try:
+        busy = cli.invoke(project, ["--once"], env=env)
+        assert busy.exit_code == EXIT_BUSY
+        assert "another projection runner" in busy.output
+    finally:
+        lock.release()
+        engine.dispose()
