@@ -133,6 +133,17 @@ def import_settlement(file: Any, bank: str) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000), help="Multiply every size.")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["postgres", "sqlite"]),
+              help="Run on these only (default both; PostgreSQL from LEDGER_BENCH_DATABASE_URL or the test URL).")
+def bench(scale: int, backends: tuple[str, ...]) -> None:
+    """Run the benchmarks; print rates, same-run baselines and ratios; write benchmarks/results.json."""
+    from benchmarks.run import main as run_benchmarks
+
+    run_benchmarks(scale, backends or ("postgres", "sqlite"))
+
+
 def _register_commands() -> None:
     """Commands that live beside the modules they drive."""
     from api.audit_cli import digest, replay, verify_command

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Actor:
     channel: str
 
 
+@cache
 def _default_actor() -> Actor:
     try:
         user = getpass.getuser()

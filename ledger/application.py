@@ -9,6 +9,7 @@ and settlement references are made unique ledger-wide by claim aggregates saved 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -16,9 +17,8 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
-from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
-from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 
 from ledger import billing, history, settlements
 from ledger import governorate as gov
@@ -42,6 +42,7 @@ from ledger.tariffs import TariffBook
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 20
+ROLLOUT_CACHE_SECONDS = 2.0
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -49,20 +50,26 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class ServerDatastore(SQLAlchemyDatastore):
-    """On a database server, a pooled connection is tested before use (`pool_pre_ping`), so connections the server
-    dropped (a restart, a cut) are replaced unseen, and an unreachable server fails a connect in seconds, not minutes.
-    eventsourcing-sqlalchemy takes no engine options from the environment, hence this subclass."""
+def harden_connections(datastore: Any) -> None:
+    """On a database server, test each pooled connection as it is checked out and replace it if the server dropped
+    it (a restart, a cut), so clients never see a stale one; and give up a connect after CONNECT_TIMEOUT_SECONDS
+    rather than minutes. eventsourcing-sqlalchemy takes no engine options, so the engine it built gets listeners
+    (SQLAlchemy's documented pessimistic disconnect handling; the same as `pool_pre_ping`)."""
+    engine = getattr(datastore, "engine", None)
+    if engine is None or getattr(engine, "dialect", None) is None or engine.dialect.name != "postgresql":
+        return
 
-    def __init__(self, **kwargs: Any) -> None:
-        if str(kwargs.get("url") or "").startswith("postgresql"):
-            kwargs.setdefault("pool_pre_ping", True)
-            kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_SECONDS})
-        super().__init__(**kwargs)
+    def connect_timeout(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
 
+    def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the database dropped a pooled connection") from error  # the pool reconnects
 
-class LedgerPersistence(SQLAlchemyFactory):
-    datastore_class = ServerDatastore
+    event.listen(engine, "do_connect", connect_timeout)
+    event.listen(engine, "checkout", ping)
 
 
 class LedgerApplication(Application[Any]):
@@ -70,9 +77,10 @@ class LedgerApplication(Application[Any]):
     snapshotting_intervals = {Subscriber: 50}
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
-        persistence = {"PERSISTENCE_MODULE": get_topic(LedgerPersistence)}
-        super().__init__(env={**eventsourcing_env(env), **persistence, **(env or {})})
+        super().__init__(env={**eventsourcing_env(env), **(env or {})})
+        harden_connections(getattr(self.factory, "datastore", None))
         self.clock = clock
+        self._rollout_cache: dict[str, tuple[float, date | None]] = {}
         self.tariffs = TariffBook.load()
         self.ensure_governorates()
 
@@ -128,6 +136,19 @@ class LedgerApplication(Application[Any]):
         gov.names(code)
         return self.repository.get(gov.governorate_id(code))
 
+    def e_payment_live_since(self, code: str) -> date | None:
+        """A governorate's e-payment start, read from its events at most every ROLLOUT_CACHE_SECONDS.
+
+        Every payment needs it and it changes a few times a year, so each process keeps it briefly; a switch made
+        through this process clears it at once, one made elsewhere is seen within the interval.
+        """
+        now = time.monotonic()
+        cached = self._rollout_cache.get(code)
+        if cached is None or cached[0] <= now:
+            cached = (now + ROLLOUT_CACHE_SECONDS, self.load_governorate(code).live_on())
+            self._rollout_cache[code] = cached
+        return cached[1]
+
     def governorates(self) -> list[dict[str, Any]]:
         return [self.governorate(code) for code in gov.codes()]
 
@@ -145,6 +166,7 @@ class LedgerApplication(Application[Any]):
                 self.save(g)
 
         self.retrying(attempt)
+        self._rollout_cache.pop(code, None)
         return self.governorate(code)
 
     # -- subscribers ----------------------------------------------------------------------------------------------
@@ -240,7 +262,7 @@ class LedgerApplication(Application[Any]):
             if attempts > 1:  # only a collision can mean another subscriber holds the reference
                 self._check_claim(key, subscriber_no, payment_ref)
             sub = self.load_subscriber(subscriber_no)
-            live_since = self.load_governorate(sub.governorate).live_on()
+            live_since = self.e_payment_live_since(sub.governorate)
             try:
                 created = sub.receive_payment(payment, live_since, self.clock())
             except LedgerError:

@@ -3,6 +3,8 @@
 A run is idempotent by construction: each bill's id is derived from (subscriber, cycle) and the subscriber
 aggregate refuses a second bill for a cycle, so a run that is killed and started again skips those already billed
 and bills the rest. Subscribers are found by streaming the registration events, never by loading everyone at once.
+Bills are saved BATCH at a time in one transaction (one commit instead of BATCH); if another writer touched one of
+the batch's subscribers meanwhile, the whole batch is rolled back and billed again one subscriber at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 from tqdm import tqdm
 
@@ -23,6 +26,7 @@ from ledger.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 PAGE = 1000
+BATCH = 200  # bills saved per transaction
 
 
 def registrations(app: Any) -> Iterator[tuple[str, str]]:
@@ -47,10 +51,14 @@ def run_billing(app: Any, cycle: str, governorate: str | None = None, issued_on:
         gov.names(governorate)
     counts: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
+    batch: list[str] = []
     for subscriber_no, where in tqdm(registrations(app), disable=not progress, desc=f"billing {cycle}", unit="sub"):
-        if governorate is not None and where != governorate:
-            continue
-        counts[_bill_one(app, subscriber_no, cycle, issued_on, failures)] += 1
+        if governorate is None or where == governorate:
+            batch.append(subscriber_no)
+        if len(batch) == BATCH:
+            _bill_batch(app, batch, cycle, issued_on, counts, failures)
+            batch = []
+    _bill_batch(app, batch, cycle, issued_on, counts, failures)
     log.info("billing run %s %s: %s", cycle, governorate or "all", dict(counts))
     return {
         "cycle": cycle,
@@ -61,6 +69,40 @@ def run_billing(app: Any, cycle: str, governorate: str | None = None, issued_on:
         "no_new_reading": counts["no_new_reading"],
         "refused": failures,
     }
+
+
+def _bill_batch(app: Any, numbers: list[str], cycle: str, issued_on: date | None, counts: Counter[str],
+                failures: list[dict[str, str]]) -> None:
+    """Bill a batch in one transaction; if anyone else wrote to one of them meanwhile, bill them one by one."""
+    today = app.today()
+    billed = []
+    for subscriber_no in numbers:
+        sub = app.load_subscriber(subscriber_no)
+        outcome = _decide(sub, cycle, app.tariffs, issued_on or today, today, failures)
+        counts[outcome] += 1
+        if outcome == "issued":
+            billed.append(sub)
+    if not billed:
+        return
+    try:
+        app.save(*billed)
+    except IntegrityError:
+        counts["issued"] -= len(billed)
+        for sub in billed:
+            counts[_bill_one(app, sub.subscriber_no, cycle, issued_on, failures)] += 1
+
+
+def _decide(sub: Any, cycle: str, tariffs: Any, issued_on: date, today: date, failures: list) -> str:
+    try:
+        sub.issue_bill(cycle, tariffs, issued_on, today)
+        return "issued"
+    except BillAlreadyIssued:
+        return "already_billed"
+    except NothingToBill:
+        return "no_new_reading"
+    except LedgerError as error:
+        failures.append({"subscriber_no": sub.subscriber_no, "rule": error.rule, "detail": error.detail})
+        return "refused"
 
 
 def _bill_one(app: Any, subscriber_no: str, cycle: str, issued_on: date | None, failures: list) -> str:

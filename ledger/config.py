@@ -23,7 +23,7 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
 def eventsourcing_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The settings `eventsourcing` reads, derived from ours."""
     return {
-        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "PERSISTENCE_MODULE": "ledger.persistence:Factory",
         "SQLALCHEMY_URL": database_url(env),
         "CREATE_TABLE": "y",
         # Cached aggregates are fast-forwarded from the store on every load, so a cache never serves stale state;

@@ -328,6 +328,7 @@ class Subscriber(Aggregate):
         }
         self.readings[event.reading_id] = reading
         rules.advance_meter(self, reading, event.days)
+        self.readings = rules.recent_readings(self.readings)
 
     def _on_reading_reviewed(self, event: ReadingReviewed) -> None:
         reading = self.readings[event.reading_id]

@@ -39,6 +39,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 MASKED_ACCOUNT = re.compile(r"^[*]{4,}[0-9A-Za-z]{0,4}$")
 _READING_NS = uuid5(NAMESPACE_URL, "https://ledger.electricity.gov.sy/readings")
 MAX_USAGE_HISTORY = 12
+# Readings kept in the aggregate's state: enough to recognise a retried submission and to review flagged ones.
+# Older readings stay in the event history (auditors' /events); keeping them all would make every load and
+# snapshot of a long-lived account grow without bound.
+RECENT_READINGS = 24
 
 
 def check_registration(category: str, initial_reading_kwh: int) -> None:
@@ -135,6 +139,14 @@ def advance_meter(sub: Any, reading: dict[str, Any], days: str | None) -> None:
             sub.usage_history = sub.usage_history[-MAX_USAGE_HISTORY:]
         meter.update(last_actual_kwh=reading["reading_kwh"], last_actual_at=reading["read_at"])
     meter.update(billable_kwh=reading["reading_kwh"], billable_reading_id=reading["reading_id"])
+
+
+def recent_readings(readings: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last RECENT_READINGS readings, plus every reading still awaiting review, in the order recorded."""
+    if len(readings) <= RECENT_READINGS:
+        return readings
+    recent = set(list(readings)[-RECENT_READINGS:])
+    return {rid: r for rid, r in readings.items() if rid in recent or r["flagged"]}
 
 
 def check_same_reading(existing: dict[str, Any], source: str) -> None:

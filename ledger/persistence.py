@@ -1,0 +1,78 @@
+"""The ledger's persistence: eventsourcing-sqlalchemy, with one hot path made cheaper.
+
+Loading an aggregate reads its events through `select_events`. The library builds an ORM query for every call;
+here the same SELECT is a SQLAlchemy Core statement built once per recorder and executed on the session's
+connection, with the same filters, order, limit and results. Everything else (inserts under the table lock,
+notifications, tracking) is the library's own. `LEDGER_DATABASE_URL` selects this factory via
+`PERSISTENCE_MODULE=ledger.persistence:Factory`; the library's recorder test cases run against it in the test suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.datastore import transactions
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import (
+    SQLAlchemyAggregateRecorder,
+    SQLAlchemyApplicationRecorder,
+    SQLAlchemyProcessRecorder,
+)
+from sqlalchemy import bindparam, select
+
+
+class FastSelectEvents:
+    """`select_events` as one prepared Core SELECT on (originator_id, originator_version)."""
+
+    events_record_cls: Any
+
+    def select_events(self, originator_id: UUID | str, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> list[StoredEvent]:
+        table = self.events_record_cls.__table__
+        version = table.c.originator_version
+        statement = select(table.c.originator_id, version, table.c.topic, table.c.state).where(
+            table.c.originator_id == bindparam("originator_id", type_=table.c.originator_id.type))
+        params: dict[str, Any] = {"originator_id": originator_id}
+        if gt is not None:
+            statement, params["gt"] = statement.where(version > bindparam("gt")), gt
+        if lte is not None:
+            statement, params["lte"] = statement.where(version <= bindparam("lte")), lte
+        statement = statement.order_by(version.desc() if desc else version)
+        if limit is not None:
+            statement = statement.limit(limit)
+        rows = self._read(statement, params)
+        return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],
+                            state=bytes(row[3]) if isinstance(row[3], memoryview) else row[3]) for row in rows]
+
+
+    def _read(self, statement: Any, params: dict[str, Any]) -> list[Any]:
+        """On a pooled connection of its own, unless a transaction is open here (then inside it, to see its writes).
+
+        An in-memory SQLite database has one shared connection guarded by the datastore's lock: go through it.
+        """
+        datastore = self.datastore  # type: ignore[attr-defined]
+        if transactions.get(None) is not None or datastore.access_lock is not None or datastore.engine is None:
+            with self.transaction(commit=False) as session:  # type: ignore[attr-defined]
+                return session.connection().execute(statement, params).all()
+        with datastore.engine.connect() as connection:
+            return connection.execute(statement, params).all()
+
+
+class LedgerAggregateRecorder(FastSelectEvents, SQLAlchemyAggregateRecorder):
+    pass
+
+
+class LedgerApplicationRecorder(FastSelectEvents, SQLAlchemyApplicationRecorder):
+    pass
+
+
+class LedgerProcessRecorder(FastSelectEvents, SQLAlchemyProcessRecorder):
+    pass
+
+
+class Factory(SQLAlchemyFactory):
+    aggregate_recorder_class = LedgerAggregateRecorder
+    application_recorder_class = LedgerApplicationRecorder
+    process_recorder_class = LedgerProcessRecorder
