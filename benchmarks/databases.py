@@ -30,7 +30,8 @@ class Scratch:
 
 
 def admin_url() -> str:
-    return os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get("LEDGER_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
+    environ = os.environ
+    return environ.get("LEDGER_BENCH_DATABASE_URL") or environ.get("LEDGER_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
 
 
 @contextmanager

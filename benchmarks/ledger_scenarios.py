@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchmarks.databases import Scratch
 from ledger import LedgerApplication
 from ledger.subscriber import Subscriber, subscriber_id
 
-READ_AT = datetime(2026, 10, 20, 8, tzinfo=timezone.utc)
-PAID_AT = datetime(2026, 10, 25, 8, tzinfo=timezone.utc)
+READ_AT = datetime(2026, 10, 20, 8, tzinfo=UTC)
+PAID_AT = datetime(2026, 10, 25, 8, tzinfo=UTC)
 
 
 def ledger_app(db: Scratch, **env: str) -> LedgerApplication:
@@ -27,7 +27,7 @@ def seed_subscribers(app: LedgerApplication, count: int, prefix: str, enrol: boo
     """Register `count` subscribers with one reading each, in bulk; returns their numbers."""
     numbers = []
     batch: list[Subscriber] = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for n in range(count):
         no = f"{prefix}-{n:07d}"
         sub = Subscriber.register(no, "SY-DI", "residential", f"M{prefix}{n}", 1000, f"Subscriber {n}")
@@ -90,8 +90,8 @@ def replay(db: Scratch, events: int) -> dict[str, float]:
     """Milliseconds to load one account of `events` events: without a snapshot, and from a snapshot."""
     app = _NoAutoSnapshots(env={"LEDGER_DATABASE_URL": db.url, "LEDGER_AGGREGATE_CACHE": "0"})
     sub = Subscriber.register("R-1", "SY-DI", "residential", "MR1", 0, "Long history")
-    now = datetime.now(timezone.utc)
-    first = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    now = datetime.now(UTC)
+    first = datetime(2025, 1, 1, tzinfo=UTC)
     for n in range(events - 1):
         sub.submit_reading(n + 1, first + timedelta(hours=n), "reader", now)
     app.save(sub)

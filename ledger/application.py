@@ -8,10 +8,11 @@ and settlement references are made unique ledger-wide by claim aggregates saved 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -20,9 +21,8 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 
-from ledger import billing, history, settlements
+from ledger import billing, history, settlements, views
 from ledger import governorate as gov
-from ledger import views
 from ledger.claims import PaymentClaim, payment_claim_id, payment_key
 from ledger.config import eventsourcing_env
 from ledger.cycles import Cycle
@@ -47,7 +47,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def harden_connections(datastore: Any) -> None:
@@ -127,10 +127,8 @@ class LedgerApplication(Application[Any]):
                 governorate = gov.Governorate.list_governorate(entry["code"])
                 if entry["live_since"]:
                     governorate.switch_e_payment(True, date.fromisoformat(entry["live_since"]))
-                try:
+                with contextlib.suppress(IntegrityError):  # another process listed it at the same moment
                     self.save(governorate)
-                except IntegrityError:
-                    pass  # another process listed it at the same moment
 
     def load_governorate(self, code: str) -> gov.Governorate:
         gov.names(code)

@@ -22,11 +22,12 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
 
 def eventsourcing_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The settings `eventsourcing` reads, derived from ours."""
+    source = os.environ if env is None else {**os.environ, **env}
     return {
         "PERSISTENCE_MODULE": "ledger.persistence:Factory",
         "SQLALCHEMY_URL": database_url(env),
         "CREATE_TABLE": "y",
         # Cached aggregates are fast-forwarded from the store on every load, so a cache never serves stale state;
         # it saves the snapshot read and the replay of old events.
-        "AGGREGATE_CACHE_MAXSIZE": (env or {}).get("LEDGER_AGGREGATE_CACHE", os.environ.get("LEDGER_AGGREGATE_CACHE", "10000")),
+        "AGGREGATE_CACHE_MAXSIZE": source.get("LEDGER_AGGREGATE_CACHE", "10000"),
     }

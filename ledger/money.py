@@ -8,8 +8,8 @@ unit they were recorded in.
 
 from __future__ import annotations
 
-from datetime import date
 import re
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ledger.errors import InvalidAmount
@@ -48,7 +48,7 @@ def to_new(amount: Decimal, unit: str) -> Decimal:
 
 def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     """A positive money amount in new pounds, from a string or Decimal; floats are refused."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, float | bool):
         raise InvalidAmount(f"{field} must be a string such as \"3200.00\", never a float.", field=field)
     text = str(value)
     if not isinstance(value, Decimal) and not PLAIN_AMOUNT.match(text):

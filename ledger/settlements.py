@@ -80,9 +80,8 @@ def _reconcile(app: Any, bank: str, settlement_ref: str, rows: list[tuple[str, D
         problem = _problem(payment, amount, settlement_ref)
         if problem:
             report["mismatched"].append({"payment_ref": ref, "reason": problem})
-        if problem is None or problem == "reversed":
-            if sub.clear_payment(key, settlement_ref, cleared_at):
-                subscribers[subscriber_no] = sub
+        if problem in (None, "reversed") and sub.clear_payment(key, settlement_ref, cleared_at):
+            subscribers[subscriber_no] = sub
         if problem is None:
             report["matched"].append(ref)
             matched_total += payment["amount"]

@@ -15,6 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from ledger import subscriber_rules as rules
 from ledger.actors import current_actor
 from ledger.errors import (
     AdjustmentTooLarge,
@@ -23,7 +24,6 @@ from ledger.errors import (
     UnknownBill,
     UnknownPayment,
 )
-from ledger import subscriber_rules as rules
 from ledger.money import unit_on
 from ledger.tariffs import TariffBook
 

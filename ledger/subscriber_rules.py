@@ -7,7 +7,7 @@ raises does so before any event is recorded, so a refused command leaves nothing
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
@@ -80,7 +80,7 @@ def fresh_meter(meter_no: str, initial_kwh: int) -> dict[str, Any]:
 
 def reading_id(meter_no: str, reading_kwh: int, read_at: datetime) -> str:
     """Deterministic, so a retried submission of the same reading is recognised."""
-    stamp = read_at.astimezone(timezone.utc).isoformat()
+    stamp = read_at.astimezone(UTC).isoformat()
     return str(uuid5(_READING_NS, f"{meter_no}|{reading_kwh}|{stamp}"))
 
 
@@ -109,7 +109,7 @@ def judge_reading(sub: Any, reading_kwh: int, read_at: datetime, source: str, no
     return {
         "meter_no": meter["meter_no"],
         "reading_kwh": reading_kwh,
-        "read_at": read_at.astimezone(timezone.utc).isoformat(),
+        "read_at": read_at.astimezone(UTC).isoformat(),
         "source": source,
         "consumption_kwh": consumption,
         "days": None if days is None else str(days.quantize(Decimal("0.0001"))),
@@ -261,7 +261,7 @@ def payment_content(payment: dict[str, Any]) -> tuple[Any, ...]:
     paid_at = payment["paid_at"]
     if isinstance(paid_at, str):
         paid_at = datetime.fromisoformat(paid_at)
-    return (payment["bill_id"], Decimal(payment["amount"]), payment["channel"], paid_at.astimezone(timezone.utc))
+    return (payment["bill_id"], Decimal(payment["amount"]), payment["channel"], paid_at.astimezone(UTC))
 
 
 def is_replay_of(sub: Any, payment: dict[str, Any]) -> bool:
@@ -317,7 +317,7 @@ def payment_event_fields(payment: dict[str, Any]) -> dict[str, Any]:
         "amount": payment["amount"],
         "unit": NEW,
         "channel": payment["channel"],
-        "paid_at": payment["paid_at"].astimezone(timezone.utc).isoformat(),
+        "paid_at": payment["paid_at"].astimezone(UTC).isoformat(),
     }
 
 

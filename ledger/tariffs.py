@@ -110,7 +110,8 @@ class TariffBook:
         ordered = tuple(sorted(versions, key=lambda v: v.effective_from))
         if not ordered:
             raise ValueError("A tariff book needs at least one tariff version.")
-        if len({v.effective_from for v in ordered}) != len(ordered) or len({v.version for v in ordered}) != len(ordered):
+        distinct_days, distinct_names = {v.effective_from for v in ordered}, {v.version for v in ordered}
+        if len(distinct_days) != len(ordered) or len(distinct_names) != len(ordered):
             raise ValueError("Tariff versions must have distinct names and distinct effective dates.")
         for v in ordered:
             _check_version(v)

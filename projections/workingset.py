@@ -172,7 +172,8 @@ class WorkingSet:
     # -- writing --------------------------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        for rows in (self.governorates, self.subscribers, self.bills, self.payments, self.review_queue, self.settlements):
+        tables = (self.governorates, self.subscribers, self.bills, self.payments, self.review_queue, self.settlements)
+        for rows in tables:
             rows.flush(self.conn)
         refresh_totals(self.conn, sorted(self.totals_stale))
         self.totals_stale.clear()

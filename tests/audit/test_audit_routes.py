@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+
 from api.app import create_app
 from tests.audit.audit_world import seed
 

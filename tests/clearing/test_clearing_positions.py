@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from click.testing import CliRunner
@@ -12,14 +12,14 @@ from api.cli import main
 from projections.clearing import clearing_positions
 from projections.fresh import ReadSide
 
-DAY1 = datetime(2026, 10, 21, 9, tzinfo=timezone.utc)
-DAY2 = datetime(2026, 10, 22, 9, tzinfo=timezone.utc)
+DAY1 = datetime(2026, 10, 21, 9, tzinfo=UTC)
+DAY2 = datetime(2026, 10, 22, 9, tzinfo=UTC)
 
 
 def _billed(app, no: str, bank: str = "CBS") -> str:
     app.register_subscriber(no, "SY-DI", "residential", f"M{no}", 0, "Subscriber")
     app.enrol(no, bank, "****0001")
-    app.submit_reading(no, 400, datetime(2026, 10, 20, tzinfo=timezone.utc), "reader")
+    app.submit_reading(no, 400, datetime(2026, 10, 20, tzinfo=UTC), "reader")
     return app.issue_bill(no, "2026-C5")["bill_id"]
 
 
@@ -51,7 +51,7 @@ def test_import_settlement_reports_bad_rows_and_missing_payments(sqlite_url, mak
     app = make_ledger(sqlite_url)
     bill = _billed(app, "DI-1")
     app.receive_payment("CBS", "T1", "DI-1", bill, "1000.00", "web", DAY1)
-    app.receive_payment("CBS", "T0", "DI-1", bill, "200.00", "web", datetime(2026, 10, 20, 9, tzinfo=timezone.utc))
+    app.receive_payment("CBS", "T0", "DI-1", bill, "200.00", "web", datetime(2026, 10, 20, 9, tzinfo=UTC))
     file = tmp_path / "cbs.csv"
     file.write_text("settlement_ref,business_date,payment_ref,amount\nS-21,2026-10-21,T1,1000.00\n"
                     "S-21,2026-10-21,,5.00\n", encoding="utf-8")

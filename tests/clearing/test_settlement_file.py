@@ -1,6 +1,6 @@
 """Importing a bank's settlement file: good rows applied as one settlement, bad rows named by line."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ HEADER = "settlement_ref,business_date,payment_ref,amount\n"
 def _ledger_with_payments(app, subscribers: int, payments_each: int) -> list[tuple[str, str]]:
     """Register, bill and pay; returns (payment_ref, amount) of every payment made through CBS."""
     paid = []
-    read_at = datetime(2026, 10, 20, tzinfo=timezone.utc)
+    read_at = datetime(2026, 10, 20, tzinfo=UTC)
     for n in range(subscribers):
         no = f"DI-{n:05d}"
         app.register_subscriber(no, "SY-DI", "residential", f"M{n}", 0, f"Subscriber {n}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import pytest
-
 from ledger.errors import InvalidInput, SettlementRefConflict
 
 PAID_AT = datetime(2026, 3, 1, 10, tzinfo=UTC)

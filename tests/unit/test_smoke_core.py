@@ -1,20 +1,20 @@
 """A first end-to-end pass through the core: register, read, bill, pay, settle, on SQLite and PostgreSQL."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from ledger.errors import Overpayment, PaymentRefConflict
 
-PAID_AT = datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+PAID_AT = datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 
 def test_a_subscriber_is_billed_paid_and_cleared(database_url, make_ledger):
     app = make_ledger(database_url)
     app.register_subscriber("DI-1", "SY-DI", "residential", "M1", 1000, "Ahmad")
     app.enrol("DI-1", "CBS", "****4321")
-    app.submit_reading("DI-1", 1400, datetime(2026, 2, 20, tzinfo=timezone.utc), "reader")
+    app.submit_reading("DI-1", 1400, datetime(2026, 2, 20, tzinfo=UTC), "reader")
     bill = app.issue_bill("DI-1", "2026-C1")
     assert bill["amount"] == Decimal("3200.00")
     payment, created = app.receive_payment("CBS", "TX1", "DI-1", bill["bill_id"], "1000.00", "web", PAID_AT)

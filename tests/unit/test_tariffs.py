@@ -39,7 +39,8 @@ def test_the_packaged_tariffs_cite_decision_687_2025_and_the_redenomination():
     assert (first["version"], first["effective_from"], first["unit"]) == ("687/2025", "2025-11-01", "SYP_OLD")
     assert (second["effective_from"], second["unit"]) == ("2026-01-01", "SYP")
     assert "687/2025" in first["source"] and "100 old pounds" in second["source"]
-    assert all(isinstance(row["price"], str) for v in data["versions"] for rows in v["categories"].values() for row in rows)
+    rows = [row for v in data["versions"] for blocks in v["categories"].values() for row in blocks]
+    assert all(isinstance(row["price"], str) for row in rows)
 
 
 def test_the_published_example_400_kwh_residential_is_320000_old_pounds_in_2025_c6():
