@@ -106,13 +106,7 @@ def _decide(sub: Any, cycle: str, tariffs: Any, issued_on: date, today: date, fa
 
 
 def _bill_one(app: Any, subscriber_no: str, cycle: str, issued_on: date | None, failures: list) -> str:
-    try:
-        app.issue_bill(subscriber_no, cycle, issued_on=issued_on)
-        return "issued"
-    except BillAlreadyIssued:
-        return "already_billed"
-    except NothingToBill:
-        return "no_new_reading"
-    except LedgerError as error:
-        failures.append({"subscriber_no": subscriber_no, "rule": error.rule, "detail": error.detail})
-        return "refused"
+    """One subscriber in a transaction of its own, retried if another writer got there first."""
+    today = app.today()
+    return app.on_subscriber(
+        subscriber_no, lambda sub: _decide(sub, cycle, app.tariffs, issued_on or today, today, failures))
