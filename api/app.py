@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from api import audit_routes
+from api import audit_routes, dashboard
 from api.blueprints import ALL, ops
 from api.config import MAX_BODY_BYTES, load_settings
 from api.metrics import Metrics
@@ -67,6 +67,7 @@ def create_app(env: Mapping[str, str] | None = None, ledger: LedgerApplication |
         api.register_blueprint(blueprint)
     app.register_blueprint(ops.docs)
     app.register_blueprint(audit_routes.bp)
+    dashboard.install(app, env)
     register_error_handlers(app)
     metrics.install(app)
     app.after_request(secure)
