@@ -78,7 +78,8 @@ class ClearingMachine(RuleBasedStateMachine):
         mine = sorted(ref for (b, ref) in self.status if b == bank)
         refs = data.draw(st.lists(st.sampled_from(mine), unique=True, max_size=4)) if mine else []
         refs += ["NO-SUCH-REF"] if unknown or not refs else []
-        total = sum((self.amount.get((bank, r), Decimal(0)) for r in refs), Decimal(0)) + (Decimal("1.00") if off else 0)
+        listed = sum((self.amount.get((bank, r), Decimal(0)) for r in refs), Decimal(0))
+        total = listed + (Decimal("1.00") if off else 0)
         key = (bank, f"S{len(self.settled) + 1}")
         report, created = self.app.settle(bank, key[1], day, refs, f"{total:.2f}")
         assert created
@@ -123,4 +124,5 @@ class ClearingMachine(RuleBasedStateMachine):
 
 
 TestClearingMachine = ClearingMachine.TestCase
-TestClearingMachine.settings = settings(max_examples=25 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 10, stateful_step_count=15, deadline=None)
+EXAMPLES = 25 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 10
+TestClearingMachine.settings = settings(max_examples=EXAMPLES, stateful_step_count=15, deadline=None)
