@@ -38,5 +38,15 @@ check: install
 bench: install
 	$(BIN)/ledger bench
 
+# A longer run of the load test of tests/reliability/load.py: gunicorn on PostgreSQL (loopback only), a database of
+# its own made and dropped beside LEDGER_TEST_DATABASE_URL. Exit status 1 if any request got a 5xx or any payment's
+# events disagree with its answers. Override e.g. `make soak SOAK_SECONDS=600 SOAK_THREADS=12`.
+SOAK_SECONDS ?= 180
+SOAK_THREADS ?= 8
+SOAK_WORKERS ?= 2
+soak: install
+	LEDGER_TEST_DATABASE_URL=$${LEDGER_TEST_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/test} \
+		$(PY) tests/reliability/load.py --duration $(SOAK_SECONDS) --threads $(SOAK_THREADS) --workers $(SOAK_WORKERS)
+
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis $(DEMO_DB)*

@@ -13,6 +13,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, g, request
 from flask_smorest import Api
@@ -38,6 +39,16 @@ RULE_BY_STATUS = {
     500: "internal-error",
     503: "service-unavailable",
 }
+RETRY_AFTER_SECONDS = "5"
+# The database cannot be reached or dropped the connection: the event store's own errors, and SQLAlchemy's when they
+# reach us unwrapped (the read side). A DBAPI error on a connection SQLAlchemy has just invalidated is one too.
+DATABASE_DOWN = (
+    OperationalError,
+    InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+)
 
 
 class ApiProblem(Exception):
@@ -141,17 +152,31 @@ def on_api_problem(error: ApiProblem) -> Response:
     return problem(error.status, error.rule, error.detail, error.errors, error.headers)
 
 
+def is_database_down(error: BaseException | None) -> bool:
+    """The error, or one it was raised from, says the database is away (not that a query was wrong)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, DATABASE_DOWN):
+            return True
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
 def on_database_down(error: Exception) -> Response:
     log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
     return problem(
         503,
         "database-unavailable",
         "The ledger's database cannot be reached; try again shortly.",
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 
 
 def on_unexpected(error: Exception) -> Response:
+    if is_database_down(error):
+        return on_database_down(error)
     log.exception("unexpected error on %s %s", request.method, request.path)
     return problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
@@ -161,6 +186,8 @@ ERROR_HANDLERS: dict[type[Exception], Any] = {
     ApiProblem: on_api_problem,
     OperationalError: on_database_down,
     InterfaceError: on_database_down,
+    sqlalchemy.exc.OperationalError: on_database_down,
+    sqlalchemy.exc.InterfaceError: on_database_down,
     Exception: on_unexpected,
 }
 

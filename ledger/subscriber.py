@@ -161,7 +161,7 @@ class Subscriber(Aggregate):
     def register(
         cls, subscriber_no: str, governorate: str, category: str, meter_no: str, initial_reading_kwh: int, name: str
     ) -> Subscriber:
-        rules.check_registration(category, initial_reading_kwh)
+        rules.check_registration(category, initial_reading_kwh, name)
         actor = current_actor()
         return cls._create(
             cls.Registered,

@@ -45,7 +45,9 @@ MAX_USAGE_HISTORY = 12
 RECENT_READINGS = 24
 
 
-def check_registration(category: str, initial_reading_kwh: int) -> None:
+def check_registration(category: str, initial_reading_kwh: int, name: str) -> None:
+    if not name.strip() or any(ord(c) < 0x20 and c not in "\t\n\r" or ord(c) == 0x7F for c in name):
+        raise InvalidInput("A subscriber's name must say something and hold no control characters (such as NUL).")
     if category not in CATEGORIES:
         raise InvalidInput(f"Tariff category {category!r} is not one of {', '.join(CATEGORIES)}.")
     _check_kwh(initial_reading_kwh, "initial_reading_kwh")
@@ -57,7 +59,7 @@ def _check_kwh(value: int, field: str) -> None:
 
 
 def check_account_ref(account_ref: str) -> None:
-    if not MASKED_ACCOUNT.match(account_ref or ""):
+    if not MASKED_ACCOUNT.fullmatch(account_ref or ""):
         raise UnmaskedAccountReference(
             "The bank account reference must be masked, like ****4321 (at most the last four characters shown); "
             "a full account number is never stored."

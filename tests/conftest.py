@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -93,7 +93,7 @@ class FixedClock:
     """A clock tests can set and move; the ledger reads `now` through it."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+        self.now = now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -18,10 +18,12 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from ledger.money import as_text
 
-MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
-SIGNED_MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
-REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-SUBSCRIBER_NO = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
+# ASCII digits only (`\d` would take Arabic-Indic ones), and `(?!\n)$` because a bare `$` also matches before a final
+# newline: "TX1\n" would otherwise be a second, different reference for the same payment.
+MONEY = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?(?!\n)$")
+SIGNED_MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?(?!\n)$")
+REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(?!\n)$"
+SUBSCRIBER_NO = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}(?!\n)$"
 MAX_KWH = 10**9
 
 
@@ -101,9 +103,14 @@ def reference(**kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Regexp(REFERENCE), **kwargs)
 
 
+# Control characters other than tab and newlines: a NUL, once in an event, stops PostgreSQL's read models for good.
+CONTROLS = [chr(code) for code in (*range(0x20), 0x7F) if chr(code) not in "\t\n\r"]
+
+
 def text(max_length: int = 500, **kwargs: Any) -> fields.String:
-    """Free text that must say something."""
-    return fields.String(validate=[validate.Length(1, max_length), validate.Regexp(r"\S")], **kwargs)
+    """Free text that must say something, without control characters."""
+    no_controls = validate.ContainsNoneOf(CONTROLS, error="Control characters (such as NUL) are not allowed in text.")
+    return fields.String(validate=[validate.Length(1, max_length), validate.Regexp(r"\S"), no_controls], **kwargs)
 
 
 class RequestSchema(Schema):

@@ -10,7 +10,7 @@ from api.schemas.payments import PaymentSchema
 from ledger import governorate as gov
 from ledger.tariffs import CATEGORIES
 
-METER_NO = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+METER_NO = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}(?!\n)$"  # see REFERENCE: no trailing newline
 
 
 class RegistrationSchema(RequestSchema):
