@@ -122,7 +122,7 @@ def import_settlement(file: Any, bank: str) -> None:
         if report["applied"]:
             side = ReadSide(app)
             side.ensure_fresh()
-            report["missing"] = unsettled_payments(side.engine, bank, date.fromisoformat(report["business_date"]))
+            report["missing"] = unsettled_payments(side.engine, bank, date.fromisoformat(str(report["business_date"])))
             side.close()
     except LedgerError as error:
         raise click.ClickException(error.detail) from None
@@ -135,8 +135,13 @@ def import_settlement(file: Any, bank: str) -> None:
 
 @main.command()
 @click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000), help="Multiply every size.")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(["postgres", "sqlite"]),
-              help="Run on these only (default both; PostgreSQL from LEDGER_BENCH_DATABASE_URL or the test URL).")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(["postgres", "sqlite"]),
+    help="Run on these only (default both; PostgreSQL from LEDGER_BENCH_DATABASE_URL or the test URL).",
+)
 def bench(scale: int, backends: tuple[str, ...]) -> None:
     """Run the benchmarks; print rates, same-run baselines and ratios; write benchmarks/results.json."""
     from benchmarks.run import main as run_benchmarks

@@ -14,8 +14,16 @@ from decimal import Decimal
 
 from benchmarks.databases import Scratch
 
-STATE = json.dumps({"payment_key": "CBS:TX0000001", "bill_id": "DI-000001-2026-C5", "amount": "1000.00",
-                    "channel": "web", "paid_at": "2026-10-21T10:00:00+00:00", "recorded_by": "bank:CBS"}).encode()
+STATE = json.dumps(
+    {
+        "payment_key": "CBS:TX0000001",
+        "bill_id": "DI-000001-2026-C5",
+        "amount": "1000.00",
+        "channel": "web",
+        "paid_at": "2026-10-21T10:00:00+00:00",
+        "recorded_by": "bank:CBS",
+    }
+).encode()
 
 
 def _param(db: Scratch) -> str:
@@ -27,8 +35,10 @@ def create_raw_table(db: Scratch, name: str = "raw_events") -> None:
     serial = "BIGSERIAL" if db.backend == "postgres" else "INTEGER"
     blob = "BYTEA" if db.backend == "postgres" else "BLOB"
     cur = conn.cursor()
-    cur.execute(f"CREATE TABLE IF NOT EXISTS {name} (id {serial} PRIMARY KEY, originator_id TEXT NOT NULL, "
-                f"originator_version BIGINT NOT NULL, topic TEXT NOT NULL, state {blob} NOT NULL)")
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {name} (id {serial} PRIMARY KEY, originator_id TEXT NOT NULL, "
+        f"originator_version BIGINT NOT NULL, topic TEXT NOT NULL, state {blob} NOT NULL)"
+    )
     cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_agg ON {name} (originator_id, originator_version)")
     _commit(db, conn)
     conn.close()

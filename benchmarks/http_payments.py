@@ -60,8 +60,14 @@ def http_payments(db: Scratch, count: int, clients: int = 4) -> dict[str, float]
 
     def pay(n: int) -> float:
         no, bill_id = bills[n % len(bills)]
-        body = {"payment_ref": f"H{n}", "subscriber_no": no, "bill_id": bill_id, "amount": "1.00",
-                "channel": "web", "paid_at": "2026-10-25T08:00:00Z"}
+        body = {
+            "payment_ref": f"H{n}",
+            "subscriber_no": no,
+            "bill_id": bill_id,
+            "amount": "1.00",
+            "channel": "web",
+            "paid_at": "2026-10-25T08:00:00Z",
+        }
         started = time.perf_counter()
         answer = session.post(f"{base}/v1/payments", json=body, headers=headers, timeout=30)
         assert answer.status_code == 201, answer.text

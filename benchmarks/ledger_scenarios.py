@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from benchmarks.databases import Scratch
 from ledger import LedgerApplication
@@ -83,7 +83,7 @@ class _NoAutoSnapshots(LedgerApplication):
 
     name = "Ledger"
     is_snapshotting_enabled = True
-    snapshotting_intervals: dict = {}
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {}
 
 
 def replay(db: Scratch, events: int) -> dict[str, float]:
@@ -96,11 +96,11 @@ def replay(db: Scratch, events: int) -> dict[str, float]:
         sub.submit_reading(n + 1, first + timedelta(hours=n), "reader", now)
     app.save(sub)
     started = time.perf_counter()
-    loaded = app.repository.get(subscriber_id("R-1"))
+    loaded: Any = app.repository.get(subscriber_id("R-1"))
     without = (time.perf_counter() - started) * 1000
     app.take_snapshot(subscriber_id("R-1"))
     started = time.perf_counter()
-    again = app.repository.get(subscriber_id("R-1"))
+    again: Any = app.repository.get(subscriber_id("R-1"))
     with_snapshot = (time.perf_counter() - started) * 1000
     assert loaded.version == again.version == events
     app.close()

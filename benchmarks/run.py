@@ -42,10 +42,12 @@ def run_backend(backend: str, scale: int) -> dict[str, dict[str, Any]]:
         naive_rate = naive.naive_payments(db, n // 2)
         pay1 = ledger_scenarios.payments(db, n, clients=1)
         pay8 = ledger_scenarios.payments(db, n, clients=8)
-        results["payments_1_client"] = _scenario(pay1, "payments/s", raw_insert_1_client=raw1,
-                                                 naive_library=naive_rate, crud_update=crud)
-        results["payments_8_clients"] = _scenario(pay8, "payments/s", raw_insert_8_clients=raw8,
-                                                  naive_library=naive_rate, crud_update=crud)
+        results["payments_1_client"] = _scenario(
+            pay1, "payments/s", raw_insert_1_client=raw1, naive_library=naive_rate, crud_update=crud
+        )
+        results["payments_8_clients"] = _scenario(
+            pay8, "payments/s", raw_insert_8_clients=raw8, naive_library=naive_rate, crud_update=crud
+        )
         bill_rate, _ = ledger_scenarios.billing_run(db, 1000 * scale)
         results["billing_run"] = _scenario(bill_rate, "bills/s", raw_batch_insert_1000=batch)
         replay = ledger_scenarios.replay(db, 10_000)

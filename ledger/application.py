@@ -154,8 +154,13 @@ class LedgerApplication(Application[Any]):
         g = self.load_governorate(code)
         live_on = g.live_on()
         live = live_on is not None and live_on <= self.today()
-        return {"code": code, **gov.names(code), "e_payment": "live" if live else "not_live",
-                "live_since": g.live_since, "rollout": g.rollout}
+        return {
+            "code": code,
+            **gov.names(code),
+            "e_payment": "live" if live else "not_live",
+            "live_since": g.live_since,
+            "rollout": g.rollout,
+        }
 
     def switch_e_payment(self, code: str, live: bool, effective_from: date) -> dict[str, Any]:
         def attempt() -> None:
@@ -169,8 +174,9 @@ class LedgerApplication(Application[Any]):
 
     # -- subscribers ----------------------------------------------------------------------------------------------
 
-    def register_subscriber(self, subscriber_no: str, governorate: str, category: str, meter_no: str,
-                            initial_reading_kwh: int, name: str) -> dict[str, Any]:
+    def register_subscriber(
+        self, subscriber_no: str, governorate: str, category: str, meter_no: str, initial_reading_kwh: int, name: str
+    ) -> dict[str, Any]:
         gov.names(governorate)
         sub = Subscriber.register(subscriber_no, governorate, category, meter_no, initial_reading_kwh, name)
         try:
@@ -179,8 +185,9 @@ class LedgerApplication(Application[Any]):
             raise SubscriberExists(f"Subscriber {subscriber_no} is already registered.") from None
         return views.subscriber_view(sub, self.today())
 
-    def subscriber(self, subscriber_no: str, as_of: datetime | None = None,
-                   as_of_position: int | None = None) -> dict[str, Any]:
+    def subscriber(
+        self, subscriber_no: str, as_of: datetime | None = None, as_of_position: int | None = None
+    ) -> dict[str, Any]:
         """The live account, or with `as_of`/`as_of_position` the account replayed from events as it stood then."""
         if as_of is None and as_of_position is None:
             return views.subscriber_view(self.load_subscriber(subscriber_no), self.today())
@@ -209,8 +216,14 @@ class LedgerApplication(Application[Any]):
     def readings(self, subscriber_no: str) -> list[dict[str, Any]]:
         return [views.reading_view(r) for r in self.load_subscriber(subscriber_no).readings.values()]
 
-    def replace_meter(self, subscriber_no: str, old_final_reading_kwh: int, new_meter_no: str,
-                      new_initial_reading_kwh: int, replaced_at: datetime) -> dict[str, Any]:
+    def replace_meter(
+        self,
+        subscriber_no: str,
+        old_final_reading_kwh: int,
+        new_meter_no: str,
+        new_initial_reading_kwh: int,
+        replaced_at: datetime,
+    ) -> dict[str, Any]:
         def decide(sub: Subscriber) -> dict[str, Any]:
             sub.replace_meter(old_final_reading_kwh, new_meter_no, new_initial_reading_kwh, replaced_at)
             return views.subscriber_view(sub, self.today())
@@ -244,13 +257,29 @@ class LedgerApplication(Application[Any]):
 
     # -- payments -------------------------------------------------------------------------------------------------
 
-    def receive_payment(self, bank: str, payment_ref: str, subscriber_no: str, bill_id: str, amount: Any,
-                        channel: str, paid_at: datetime, fee: Any = None) -> tuple[dict[str, Any], bool]:
+    def receive_payment(
+        self,
+        bank: str,
+        payment_ref: str,
+        subscriber_no: str,
+        bill_id: str,
+        amount: Any,
+        channel: str,
+        paid_at: datetime,
+        fee: Any = None,
+    ) -> tuple[dict[str, Any], bool]:
         """Apply a bank's payment once. Returns (payment, created); created is False for a same-content replay."""
         key = payment_key(bank, payment_ref)
-        payment = {"payment_key": key, "payment_ref": payment_ref, "bank": bank, "bill_id": bill_id,
-                    "amount": parse_amount(amount), "channel": channel, "paid_at": paid_at,
-                    "fee": None if fee is None else parse_amount(fee, field="fee")}
+        payment = {
+            "payment_key": key,
+            "payment_ref": payment_ref,
+            "bank": bank,
+            "bill_id": bill_id,
+            "amount": parse_amount(amount),
+            "channel": channel,
+            "paid_at": paid_at,
+            "fee": None if fee is None else parse_amount(fee, field="fee"),
+        }
 
         attempts = 0
 
@@ -308,10 +337,12 @@ class LedgerApplication(Application[Any]):
 
     # -- runs and settlements (kept in their own modules) ----------------------------------------------------------
 
-    def billing_run(self, cycle: str, governorate: str | None = None, issued_on: date | None = None,
-                    progress: bool = False) -> dict[str, Any]:
+    def billing_run(
+        self, cycle: str, governorate: str | None = None, issued_on: date | None = None, progress: bool = False
+    ) -> dict[str, Any]:
         return billing.run_billing(self, cycle, governorate, issued_on=issued_on, progress=progress)
 
-    def settle(self, bank: str, settlement_ref: str, business_date: date, payment_refs: list[Any],
-               total: Any) -> tuple[dict[str, Any], bool]:
+    def settle(
+        self, bank: str, settlement_ref: str, business_date: date, payment_refs: list[Any], total: Any
+    ) -> tuple[dict[str, Any], bool]:
         return settlements.settle(self, bank, settlement_ref, business_date, payment_refs, total)

@@ -43,8 +43,9 @@ def registrations(app: Any) -> Iterator[tuple[str, str]]:
         position = page[-1].id
 
 
-def run_billing(app: Any, cycle: str, governorate: str | None = None, issued_on: date | None = None,
-                progress: bool = False) -> dict[str, Any]:
+def run_billing(
+    app: Any, cycle: str, governorate: str | None = None, issued_on: date | None = None, progress: bool = False
+) -> dict[str, Any]:
     """Bill every due subscriber (all governorates when none is given); report issued and skipped counts."""
     cycle = Cycle.parse(cycle).name
     if governorate is not None:
@@ -71,8 +72,14 @@ def run_billing(app: Any, cycle: str, governorate: str | None = None, issued_on:
     }
 
 
-def _bill_batch(app: Any, numbers: list[str], cycle: str, issued_on: date | None, counts: Counter[str],
-                failures: list[dict[str, str]]) -> None:
+def _bill_batch(
+    app: Any,
+    numbers: list[str],
+    cycle: str,
+    issued_on: date | None,
+    counts: Counter[str],
+    failures: list[dict[str, str]],
+) -> None:
     """Bill a batch in one transaction; if anyone else wrote to one of them meanwhile, bill them one by one."""
     today = app.today()
     billed = []
@@ -109,4 +116,5 @@ def _bill_one(app: Any, subscriber_no: str, cycle: str, issued_on: date | None, 
     """One subscriber in a transaction of its own, retried if another writer got there first."""
     today = app.today()
     return app.on_subscriber(
-        subscriber_no, lambda sub: _decide(sub, cycle, app.tariffs, issued_on or today, today, failures))
+        subscriber_no, lambda sub: _decide(sub, cycle, app.tariffs, issued_on or today, today, failures)
+    )

@@ -9,7 +9,7 @@ exactly one of any number of racing processes create it. A settlement reference 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -46,6 +46,14 @@ class PaymentClaim(Aggregate):
 class Settlement(Aggregate):
     """A bank's settlement of a business date: which payments it says it paid into the ministry's account."""
 
+    if TYPE_CHECKING:  # set by Received.apply(); declared here for type checkers only
+        bank: str
+        settlement_ref: str
+        business_date: str
+        payment_refs: list[str]
+        total: Decimal
+        report: dict[str, Any]
+
     class Received(Aggregate.Created):
         bank: str
         settlement_ref: str
@@ -65,17 +73,36 @@ class Settlement(Aggregate):
             aggregate.received_at = self.timestamp.isoformat()
 
     @classmethod
-    def receive(cls, bank: str, settlement_ref: str, business_date: str, payment_refs: list[str], total: Decimal,
-                report: dict[str, Any], recorded_by: str) -> Settlement:
+    def receive(
+        cls,
+        bank: str,
+        settlement_ref: str,
+        business_date: str,
+        payment_refs: list[str],
+        total: Decimal,
+        report: dict[str, Any],
+        recorded_by: str,
+    ) -> Settlement:
         return cls._create(
-            cls.Received, id=settlement_id(bank, settlement_ref), bank=bank, settlement_ref=settlement_ref,
-            business_date=business_date, payment_refs=payment_refs, total=total, report=report,
+            cls.Received,
+            id=settlement_id(bank, settlement_ref),
+            bank=bank,
+            settlement_ref=settlement_ref,
+            business_date=business_date,
+            payment_refs=payment_refs,
+            total=total,
+            report=report,
             recorded_by=recorded_by,
         )
 
-    def same_as(self, business_date: str, payment_refs: list[str], total: Decimal,
-                amounts: dict[str, str] | None = None) -> bool:
+    def same_as(
+        self, business_date: str, payment_refs: list[str], total: Decimal, amounts: dict[str, str] | None = None
+    ) -> bool:
         """Whether a resubmission is this settlement again: same date, references, total and listed amounts."""
         listed_amounts = self.report.get("listed_amounts", {})
         return (self.business_date, sorted(self.payment_refs), self.total, listed_amounts) == (
-            business_date, sorted(payment_refs), total, amounts or {})
+            business_date,
+            sorted(payment_refs),
+            total,
+            amounts or {},
+        )

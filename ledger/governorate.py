@@ -10,7 +10,7 @@ import json
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -47,6 +47,11 @@ def governorate_id(code: str) -> UUID:
 
 
 class Governorate(Aggregate):
+    if TYPE_CHECKING:  # set by the events' apply(); declared here for type checkers only
+        code: str
+        live_since: str | None
+        rollout: list[dict[str, Any]]
+
     class Listed(Aggregate.Created):
         code: str
         recorded_by: str
@@ -81,7 +86,9 @@ class Governorate(Aggregate):
         if not live and self.live_since is None:
             raise InvalidInput(f"E-payment is not live in {self.code}; there is nothing to switch off.")
         self.trigger_event(
-            self.EPaymentSwitched, live=live, effective_from=effective_from.isoformat(),
+            self.EPaymentSwitched,
+            live=live,
+            effective_from=effective_from.isoformat(),
             recorded_by=current_actor().name,
         )
         return True

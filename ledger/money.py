@@ -49,10 +49,10 @@ def to_new(amount: Decimal, unit: str) -> Decimal:
 def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     """A positive money amount in new pounds, from a string or Decimal; floats are refused."""
     if isinstance(value, float | bool):
-        raise InvalidAmount(f"{field} must be a string such as \"3200.00\", never a float.", field=field)
+        raise InvalidAmount(f'{field} must be a string such as "3200.00", never a float.', field=field)
     text = str(value)
     if not isinstance(value, Decimal) and not PLAIN_AMOUNT.match(text):
-        raise InvalidAmount(f"{field} {text[:40]!r} is not an amount like \"3200.00\".", field=field)
+        raise InvalidAmount(f'{field} {text[:40]!r} is not an amount like "3200.00".', field=field)
     try:
         amount = Decimal(text)
     except InvalidOperation:

@@ -28,12 +28,19 @@ class FastSelectEvents:
 
     events_record_cls: Any
 
-    def select_events(self, originator_id: UUID | str, gt: int | None = None, lte: int | None = None,
-                      desc: bool = False, limit: int | None = None) -> list[StoredEvent]:
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
         table = self.events_record_cls.__table__
         version = table.c.originator_version
         statement = select(table.c.originator_id, version, table.c.topic, table.c.state).where(
-            table.c.originator_id == bindparam("originator_id", type_=table.c.originator_id.type))
+            table.c.originator_id == bindparam("originator_id", type_=table.c.originator_id.type)
+        )
         params: dict[str, Any] = {"originator_id": originator_id}
         if gt is not None:
             statement, params["gt"] = statement.where(version > bindparam("gt")), gt
@@ -43,9 +50,15 @@ class FastSelectEvents:
         if limit is not None:
             statement = statement.limit(limit)
         rows = self._read(statement, params)
-        return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],
-                            state=bytes(row[3]) if isinstance(row[3], memoryview) else row[3]) for row in rows]
-
+        return [
+            StoredEvent(
+                originator_id=row[0],
+                originator_version=row[1],
+                topic=row[2],
+                state=bytes(row[3]) if isinstance(row[3], memoryview) else row[3],
+            )
+            for row in rows
+        ]
 
     def _read(self, statement: Any, params: dict[str, Any]) -> list[Any]:
         """On a pooled connection of its own, unless a transaction is open here (then inside it, to see its writes).

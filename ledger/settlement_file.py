@@ -83,9 +83,17 @@ def import_settlement(app: object, bank: str, text: str) -> dict[str, object]:
     """Parse a bank's file and apply its good rows as one settlement; the report adds the bad rows."""
     parsed = parse_settlement_file(text)
     if not parsed.rows:
-        return {"bank": bank, "applied": False, "created": False, "bad_rows": parsed.bad_rows,
-                "matched": [], "unknown": [], "mismatched": []}
+        return {
+            "bank": bank,
+            "applied": False,
+            "created": False,
+            "bad_rows": parsed.bad_rows,
+            "matched": [],
+            "unknown": [],
+            "mismatched": [],
+        }
     assert parsed.settlement_ref is not None and parsed.business_date is not None
     report, created = app.settle(  # type: ignore[attr-defined]
-        bank, parsed.settlement_ref, parsed.business_date, parsed.rows, parsed.total)
+        bank, parsed.settlement_ref, parsed.business_date, parsed.rows, parsed.total
+    )
     return {**report, "applied": True, "created": created, "bad_rows": parsed.bad_rows}

@@ -19,8 +19,9 @@ from ledger.errors import InvalidInput, SettlementRefConflict
 from ledger.money import ZERO, as_text, parse_amount
 
 
-def settle(app: Any, bank: str, settlement_ref: str, business_date: date, payment_refs: list[Any],
-           total: Any) -> tuple[dict[str, Any], bool]:
+def settle(
+    app: Any, bank: str, settlement_ref: str, business_date: date, payment_refs: list[Any], total: Any
+) -> tuple[dict[str, Any], bool]:
     """Apply a settlement; returns (reconciliation report, created)."""
     rows = _rows(payment_refs)
     total = parse_amount(total, field="total")
@@ -33,11 +34,13 @@ def settle(app: Any, bank: str, settlement_ref: str, business_date: date, paymen
             if existing.same_as(business_date.isoformat(), listed, total, amounts):
                 return existing.report, False
             raise SettlementRefConflict(
-                f"Settlement {settlement_ref} of {bank} was already received with different content.")
+                f"Settlement {settlement_ref} of {bank} was already received with different content."
+            )
         subscribers, report = _reconcile(app, bank, settlement_ref, rows, total, business_date)
         report["listed_amounts"] = amounts
-        settlement = Settlement.receive(bank, settlement_ref, business_date.isoformat(), listed, total, report,
-                                        current_actor().name)
+        settlement = Settlement.receive(
+            bank, settlement_ref, business_date.isoformat(), listed, total, report, current_actor().name
+        )
         app.save(settlement, *subscribers.values())
         return report, True
 
@@ -63,8 +66,14 @@ def _existing(app: Any, bank: str, settlement_ref: str) -> Settlement | None:
         return None
 
 
-def _reconcile(app: Any, bank: str, settlement_ref: str, rows: list[tuple[str, Decimal | None]], total: Decimal,
-               business_date: date) -> tuple[dict[str, Any], dict[str, Any]]:
+def _reconcile(
+    app: Any,
+    bank: str,
+    settlement_ref: str,
+    rows: list[tuple[str, Decimal | None]],
+    total: Decimal,
+    business_date: date,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     subscribers: dict[str, Any] = {}
     report: dict[str, Any] = {"matched": [], "unknown": [], "mismatched": []}
     matched_total = ZERO
@@ -85,9 +94,14 @@ def _reconcile(app: Any, bank: str, settlement_ref: str, rows: list[tuple[str, D
         if problem is None:
             report["matched"].append(ref)
             matched_total += payment["amount"]
-    report.update(settlement_ref=settlement_ref, bank=bank, business_date=business_date.isoformat(),
-                  total=as_text(total), matched_total=as_text(matched_total),
-                  difference=as_text(total - matched_total))
+    report.update(
+        settlement_ref=settlement_ref,
+        bank=bank,
+        business_date=business_date.isoformat(),
+        total=as_text(total),
+        matched_total=as_text(matched_total),
+        difference=as_text(total - matched_total),
+    )
     return subscribers, report
 
 

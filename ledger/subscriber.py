@@ -225,8 +225,11 @@ class Subscriber(Aggregate):
         """Issue the bill for `cycle` from the consumption since the last bill, priced by the tariff in force."""
         plan = rules.plan_bill(self, cycle, today)
         priced = tariffs.price(
-            self.category, plan["kwh"], date.fromisoformat(plan["period_start"]),
-            date.fromisoformat(plan["period_end"]), unit_on(issued_on),
+            self.category,
+            plan["kwh"],
+            date.fromisoformat(plan["period_start"]),
+            date.fromisoformat(plan["period_end"]),
+            unit_on(issued_on),
         )
         bill_id = rules.bill_id(self.subscriber_no, cycle)
         self.trigger_event(

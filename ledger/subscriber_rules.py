@@ -167,7 +167,8 @@ def check_reviewable(sub: Any, reading_id_: str, accepted: bool) -> None:
         raise InvalidInput(f"Reading {reading_id_} is not awaiting review.")
     meter = sub.meter
     overtaken = meter["last_actual_at"] is not None and datetime.fromisoformat(
-        reading["read_at"]) < datetime.fromisoformat(meter["last_actual_at"])
+        reading["read_at"]
+    ) < datetime.fromisoformat(meter["last_actual_at"])
     same_meter = reading["meter_no"] == meter["meter_no"]
     if accepted and same_meter and overtaken and reading["reading_kwh"] > meter["last_actual_kwh"]:
         raise ReadingWentBackwards(

@@ -58,9 +58,13 @@ def _check_version(v: TariffVersion) -> None:
         raise ValueError(f"Tariff {v.version} must price exactly the categories {CATEGORIES}.")
     for category, blocks in v.blocks.items():
         bounds = [b.up_to_kwh for b in blocks]
-        finite = bounds[:-1]
-        if not blocks or bounds[-1] is not None or None in finite or finite != sorted(set(finite)) or (
-            finite and finite[0] <= 0
+        finite = [bound for bound in bounds[:-1] if bound is not None]
+        if (
+            not blocks
+            or bounds[-1] is not None
+            or len(finite) != len(bounds) - 1
+            or finite != sorted(set(finite))
+            or (finite and finite[0] <= 0)
         ):
             raise ValueError(f"Tariff {v.version} {category}: blocks must rise strictly and end open (up_to_kwh null).")
         if any(not isinstance(b.price, Decimal) or not b.price.is_finite() or b.price < 0 for b in blocks):
@@ -181,16 +185,18 @@ class TariffBook:
                     price = _convert(block.price, version.unit, bill_unit)
                     line_amount = quantize(used * price, bill_unit)
                     amount += line_amount
-                    lines.append({
-                        "tariff_version": version.version,
-                        "from": seg_start.isoformat(),
-                        "to": seg_end.isoformat(),
-                        "block": label,
-                        "kwh": _kwh_text(used),
-                        "price": str(price),
-                        "unit": bill_unit,
-                        "amount": str(line_amount),
-                    })
+                    lines.append(
+                        {
+                            "tariff_version": version.version,
+                            "from": seg_start.isoformat(),
+                            "to": seg_end.isoformat(),
+                            "block": label,
+                            "kwh": _kwh_text(used),
+                            "price": str(price),
+                            "unit": bill_unit,
+                            "amount": str(line_amount),
+                        }
+                    )
         return PricedBill(
             lines=lines,
             amount=amount,

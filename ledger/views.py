@@ -71,8 +71,13 @@ def payment_view(sub: Any, payment: dict[str, Any]) -> dict[str, Any]:
 
 def received_payment_view(sub: Any, payment: dict[str, Any]) -> dict[str, Any]:
     """The payment exactly as it was when first received: what a same-content replay answers with."""
-    later = {"status": "received", "settlement_ref": None, "cleared_at": None, "reversed_at": None,
-             "reversal_reason": None}
+    later = {
+        "status": "received",
+        "settlement_ref": None,
+        "cleared_at": None,
+        "reversed_at": None,
+        "reversal_reason": None,
+    }
     return {**payment_view(sub, payment), **later}
 
 
@@ -94,9 +99,22 @@ def balance(sub: Any, today: date) -> dict[str, Any]:
 
 def reading_view(reading: dict[str, Any]) -> dict[str, Any]:
     """`review` is None, or how staff decided on a flagged reading: a rejected one is never billed."""
-    return {**{key: reading[key] for key in (
-        "reading_id", "meter_no", "reading_kwh", "read_at", "source", "consumption_kwh", "flagged", "recorded_at")},
-        "review": reading.get("review")}
+    return {
+        **{
+            key: reading[key]
+            for key in (
+                "reading_id",
+                "meter_no",
+                "reading_kwh",
+                "read_at",
+                "source",
+                "consumption_kwh",
+                "flagged",
+                "recorded_at",
+            )
+        },
+        "review": reading.get("review"),
+    }
 
 
 def subscriber_view(sub: Any, today: date) -> dict[str, Any]:

@@ -31,13 +31,29 @@ def _id(event: Any) -> str:
 
 # -- subscribers ----------------------------------------------------------------------------------------------------
 
+
 def registered(ws: WorkingSet, e: Any) -> None:
-    ws.add_subscriber({
-        "subscriber_no": e.subscriber_no, "subscriber_id": _id(e), "governorate": e.governorate,
-        "category": e.category, "meter_no": e.meter_no, "name": e.name, "last_reading_kwh": e.initial_reading_kwh,
-        "enrolled_banks": "", "registered_at": e.timestamp, "billed": ZERO, "adjusted": ZERO, "paid": ZERO,
-        "cleared": ZERO, "outstanding": ZERO, "refunds_due": ZERO, "last_payment_at": None, "unit": NEW,
-    })
+    ws.add_subscriber(
+        {
+            "subscriber_no": e.subscriber_no,
+            "subscriber_id": _id(e),
+            "governorate": e.governorate,
+            "category": e.category,
+            "meter_no": e.meter_no,
+            "name": e.name,
+            "last_reading_kwh": e.initial_reading_kwh,
+            "enrolled_banks": "",
+            "registered_at": e.timestamp,
+            "billed": ZERO,
+            "adjusted": ZERO,
+            "paid": ZERO,
+            "cleared": ZERO,
+            "outstanding": ZERO,
+            "refunds_due": ZERO,
+            "last_payment_at": None,
+            "unit": NEW,
+        }
+    )
     gov = ws.governorate(e.governorate)
     gov["subscribers"] += 1
     ws.governorates.changed(gov)
@@ -71,11 +87,19 @@ def reading_submitted(ws: WorkingSet, e: Any) -> None:
         ws.review_queue.remove(e.reading_id)  # a same-id reading submitted again, now accepted, replaces it
         _advance_meter(ws, sub, e.meter_no, e.reading_kwh, e.source)
         return
-    ws.review_queue.put({
-        "reading_id": e.reading_id, "subscriber_no": sub["subscriber_no"], "governorate": sub["governorate"],
-        "meter_no": e.meter_no, "reading_kwh": e.reading_kwh, "consumption_kwh": e.consumption_kwh,
-        "read_at": e.read_at, "source": e.source, "recorded_at": e.timestamp,
-    })
+    ws.review_queue.put(
+        {
+            "reading_id": e.reading_id,
+            "subscriber_no": sub["subscriber_no"],
+            "governorate": sub["governorate"],
+            "meter_no": e.meter_no,
+            "reading_kwh": e.reading_kwh,
+            "consumption_kwh": e.consumption_kwh,
+            "read_at": e.read_at,
+            "source": e.source,
+            "recorded_at": e.timestamp,
+        }
+    )
 
 
 def reading_reviewed(ws: WorkingSet, e: Any) -> None:
@@ -96,16 +120,31 @@ def meter_replaced(ws: WorkingSet, e: Any) -> None:
 
 # -- bills and payments ---------------------------------------------------------------------------------------------
 
+
 def bill_issued(ws: WorkingSet, e: Any) -> None:
     sub = ws.subscriber(_id(e))
     amount = to_new(e.amount, e.unit)
-    ws.bills.put({
-        "bill_id": e.bill_id, "subscriber_no": sub["subscriber_no"], "governorate": sub["governorate"],
-        "cycle": e.cycle, "kwh": e.kwh, "tariff_version": e.tariff_version, "amount_issued": e.amount,
-        "unit_issued": e.unit, "amount": amount, "adjusted": ZERO, "paid": ZERO, "cleared": ZERO,
-        "outstanding": amount, "issued_on": date.fromisoformat(e.issued_on),
-        "due_date": date.fromisoformat(e.due_date), "issued_at": e.timestamp, "unit": NEW,
-    })
+    ws.bills.put(
+        {
+            "bill_id": e.bill_id,
+            "subscriber_no": sub["subscriber_no"],
+            "governorate": sub["governorate"],
+            "cycle": e.cycle,
+            "kwh": e.kwh,
+            "tariff_version": e.tariff_version,
+            "amount_issued": e.amount,
+            "unit_issued": e.unit,
+            "amount": amount,
+            "adjusted": ZERO,
+            "paid": ZERO,
+            "cleared": ZERO,
+            "outstanding": amount,
+            "issued_on": date.fromisoformat(e.issued_on),
+            "due_date": date.fromisoformat(e.due_date),
+            "issued_at": e.timestamp,
+            "unit": NEW,
+        }
+    )
     ws.totals_stale.add(sub["subscriber_no"])
 
 
@@ -125,13 +164,26 @@ def payment_received(ws: WorkingSet, e: Any) -> None:
     sub = ws.subscriber(_id(e))
     bill = ws.bill(e.bill_id)
     amount = to_new(e.amount, e.unit)
-    ws.payments.put({
-        "bank": e.bank, "payment_ref": e.payment_ref, "subscriber_no": sub["subscriber_no"],
-        "governorate": sub["governorate"], "bill_id": e.bill_id, "cycle": bill["cycle"], "amount": amount,
-        "channel": e.channel, "status": "received", "paid_at": datetime.fromisoformat(e.paid_at),
-        "received_at": e.timestamp, "cleared_at": None, "settlement_ref": None, "reversed_at": None,
-        "posting_delay_s": None, "unit": NEW,
-    })
+    ws.payments.put(
+        {
+            "bank": e.bank,
+            "payment_ref": e.payment_ref,
+            "subscriber_no": sub["subscriber_no"],
+            "governorate": sub["governorate"],
+            "bill_id": e.bill_id,
+            "cycle": bill["cycle"],
+            "amount": amount,
+            "channel": e.channel,
+            "status": "received",
+            "paid_at": datetime.fromisoformat(e.paid_at),
+            "received_at": e.timestamp,
+            "cleared_at": None,
+            "settlement_ref": None,
+            "reversed_at": None,
+            "posting_delay_s": None,
+            "unit": NEW,
+        }
+    )
     _change_bill(ws, bill, paid=amount)
 
 
@@ -158,6 +210,7 @@ def payment_cleared(ws: WorkingSet, e: Any) -> None:
 
 # -- governorates ---------------------------------------------------------------------------------------------------
 
+
 def governorate_listed(ws: WorkingSet, e: Any) -> None:
     gov = ws.governorate(e.code)
     gov.update(governorate_id=_id(e), listed=True)
@@ -174,15 +227,23 @@ def e_payment_switched(ws: WorkingSet, e: Any) -> None:
 
 # -- settlements ----------------------------------------------------------------------------------------------------
 
+
 def settlement_received(ws: WorkingSet, e: Any) -> None:
     report = e.report
-    ws.settlements.put({
-        "bank": e.bank, "settlement_ref": e.settlement_ref, "business_date": date.fromisoformat(e.business_date),
-        "total": e.total, "matched_total": Decimal(report.get("matched_total", "0.00")),
-        "listed": len(e.payment_refs), "matched": len(report.get("matched", [])),
-        "unknown": len(report.get("unknown", [])), "mismatched": len(report.get("mismatched", [])),
-        "received_at": e.timestamp,
-    })
+    ws.settlements.put(
+        {
+            "bank": e.bank,
+            "settlement_ref": e.settlement_ref,
+            "business_date": date.fromisoformat(e.business_date),
+            "total": e.total,
+            "matched_total": Decimal(report.get("matched_total", "0.00")),
+            "listed": len(e.payment_refs),
+            "matched": len(report.get("matched", [])),
+            "unknown": len(report.get("unknown", [])),
+            "mismatched": len(report.get("mismatched", [])),
+            "received_at": e.timestamp,
+        }
+    )
 
 
 HANDLERS: dict[str, Handler] = {
@@ -213,8 +274,14 @@ def is_projected(topic: str) -> bool:
 
 
 S = Subscriber
-NEEDS_SUBSCRIBER = (S.EnrolledForEPayment, S.ReadingSubmitted, S.ReadingReviewed, S.MeterReplaced, S.BillIssued,
-                    S.PaymentReceived)
+NEEDS_SUBSCRIBER = (
+    S.EnrolledForEPayment,
+    S.ReadingSubmitted,
+    S.ReadingReviewed,
+    S.MeterReplaced,
+    S.BillIssued,
+    S.PaymentReceived,
+)
 NEEDS_PAYMENT = (S.PaymentReversed, S.PaymentCleared)
 NEEDS_BILL = (S.BillAdjusted, S.PaymentReceived)
 NEEDS_READING = (S.ReadingSubmitted, S.ReadingReviewed)

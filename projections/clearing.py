@@ -34,7 +34,8 @@ def _owed(conn: Connection, bank: str | None) -> dict[tuple[str, date], dict[str
     day = _day(conn, p.c.paid_at).label("day")
     query = select(p.c.bank, day, func.count(), func.sum(p.c.amount)).where(p.c.status != "reversed")
     refunds = select(p.c.bank, day, func.sum(p.c.amount)).where(
-        p.c.status == "reversed", p.c.settlement_ref.is_not(None))
+        p.c.status == "reversed", p.c.settlement_ref.is_not(None)
+    )
     if bank:
         query, refunds = query.where(p.c.bank == bank), refunds.where(p.c.bank == bank)
     found: dict[tuple[str, date], dict[str, Any]] = {}
@@ -50,8 +51,10 @@ def _settled(conn: Connection, bank: str | None) -> dict[tuple[str, date], dict[
     query = select(s.c.bank, s.c.business_date, func.count(), func.sum(s.c.total))
     if bank:
         query = query.where(s.c.bank == bank)
-    return {(code, _as_date(day)): {"settlements": count, "settled": Decimal(total)}
-            for code, day, count, total in conn.execute(query.group_by(s.c.bank, s.c.business_date))}
+    return {
+        (code, _as_date(day)): {"settlements": count, "settled": Decimal(total)}
+        for code, day, count, total in conn.execute(query.group_by(s.c.bank, s.c.business_date))
+    }
 
 
 def _position(key: tuple[str, date], owed: dict[str, Any], settled: dict[str, Any], today: date) -> dict[str, Any]:
@@ -59,10 +62,15 @@ def _position(key: tuple[str, date], owed: dict[str, Any], settled: dict[str, An
     difference = owed.get("owed", ZERO) - settled.get("settled", ZERO)
     status = "open" if day >= today else ("break" if difference != 0 else "balanced")
     return {
-        "bank": bank, "business_date": day.isoformat(), "payments": owed.get("payments", 0),
-        "owed": owed.get("owed", ZERO), "settlements": settled.get("settlements", 0),
-        "settled": settled.get("settled", ZERO), "difference": difference,
-        "refunds_due": owed.get("refunds_due", ZERO), "status": status,
+        "bank": bank,
+        "business_date": day.isoformat(),
+        "payments": owed.get("payments", 0),
+        "owed": owed.get("owed", ZERO),
+        "settlements": settled.get("settlements", 0),
+        "settled": settled.get("settled", ZERO),
+        "difference": difference,
+        "refunds_due": owed.get("refunds_due", ZERO),
+        "status": status,
         "age_days": (today - day).days if status == "break" else 0,
     }
 
@@ -80,8 +88,18 @@ def clearing_positions(engine: Engine, bank: str | None = None, today: date | No
 def _summary(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     banks: dict[str, dict[str, Any]] = {}
     for item in items:
-        entry = banks.setdefault(item["bank"], {"owed": ZERO, "settled": ZERO, "difference": ZERO, "breaks": 0,
-                                                "break_amount": ZERO, "oldest_break_days": 0, "refunds_due": ZERO})
+        entry = banks.setdefault(
+            item["bank"],
+            {
+                "owed": ZERO,
+                "settled": ZERO,
+                "difference": ZERO,
+                "breaks": 0,
+                "break_amount": ZERO,
+                "oldest_break_days": 0,
+                "refunds_due": ZERO,
+            },
+        )
         for name in ("owed", "settled", "difference", "refunds_due"):
             entry[name] += item[name]
         if item["status"] == "break":
@@ -104,8 +122,9 @@ def unsettled_payments(engine: Engine, bank: str, before: date) -> list[dict[str
     return [{"payment_ref": ref, "amount": amount, "paid_at": paid_at} for ref, amount, paid_at in rows]
 
 
-def settle_and_reconcile(app: Any, side: Any, bank: str, settlement_ref: str, business_date: date,
-                         payment_refs: list[Any], total: Any) -> tuple[dict[str, Any], bool]:
+def settle_and_reconcile(
+    app: Any, side: Any, bank: str, settlement_ref: str, business_date: date, payment_refs: list[Any], total: Any
+) -> tuple[dict[str, Any], bool]:
     """Apply a settlement, then add to its report the bank's earlier payments that no settlement has cleared."""
     report, created = app.settle(bank, settlement_ref, business_date, payment_refs, total)
     side.ensure_fresh()

@@ -54,10 +54,20 @@ class StopFlag:
 @click.option("--once", is_flag=True, help="Catch up and exit instead of following new events.")
 @click.option("--rebuild", is_flag=True, help="Empty the read models and replay every event from the start.")
 @click.option("--wait", is_flag=True, help="If another runner holds the lock, wait for it instead of exiting.")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
-              help="Seconds between polls for new events when following.")
-@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(min=1, max=10000),
-              help="Events applied per transaction.")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds between polls for new events when following.",
+)
+@click.option(
+    "--batch-size",
+    default=BATCH_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1, max=10000),
+    help="Events applied per transaction.",
+)
 def project(once: bool, rebuild: bool, wait: bool, interval: float, batch_size: int) -> None:
     """Catch the read models up with the ledger and follow it (or stop when caught up, with --once)."""
     if not logging.getLogger().handlers:

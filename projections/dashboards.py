@@ -50,44 +50,77 @@ def _scope(table: Any, governorate: str | None) -> list[Any]:
 
 # -- collection -----------------------------------------------------------------------------------------------------
 
-def _figures(bills: int, billed: Decimal, adjusted: Decimal, paid: Decimal, cleared: Decimal,
-             outstanding: Decimal) -> dict[str, Any]:
-    return {"bills": bills, "billed": billed, "adjusted": adjusted, "amount_due": billed + adjusted, "paid": paid,
-            "cleared": cleared, "outstanding": outstanding, "collection_efficiency": ratio(paid, billed)}
+
+def _figures(
+    bills: int, billed: Decimal, adjusted: Decimal, paid: Decimal, cleared: Decimal, outstanding: Decimal
+) -> dict[str, Any]:
+    return {
+        "bills": bills,
+        "billed": billed,
+        "adjusted": adjusted,
+        "amount_due": billed + adjusted,
+        "paid": paid,
+        "cleared": cleared,
+        "outstanding": outstanding,
+        "collection_efficiency": ratio(paid, billed),
+    }
 
 
 def _by_governorate(conn: Connection, cycle: str, governorate: str | None) -> list[dict[str, Any]]:
     b = t.bills
     rows = conn.execute(
-        select(b.c.governorate, func.count(), func.sum(b.c.amount), func.sum(b.c.adjusted), func.sum(b.c.paid),
-               func.sum(b.c.cleared), func.sum(b.c.outstanding))
+        select(
+            b.c.governorate,
+            func.count(),
+            func.sum(b.c.amount),
+            func.sum(b.c.adjusted),
+            func.sum(b.c.paid),
+            func.sum(b.c.cleared),
+            func.sum(b.c.outstanding),
+        )
         .where(b.c.cycle == cycle, *_scope(b, governorate))
-        .group_by(b.c.governorate).order_by(b.c.governorate)
+        .group_by(b.c.governorate)
+        .order_by(b.c.governorate)
     )
-    return [{"governorate": code, **_figures(bills, billed, adjusted, paid, cleared, outstanding)}
-            for code, bills, billed, adjusted, paid, cleared, outstanding in rows]
+    return [
+        {"governorate": code, **_figures(bills, billed, adjusted, paid, cleared, outstanding)}
+        for code, bills, billed, adjusted, paid, cleared, outstanding in rows
+    ]
 
 
 def _totals(parts: list[dict[str, Any]]) -> dict[str, Any]:
     def total(name: str) -> Decimal:
         return sum((p[name] for p in parts), ZERO)
 
-    return _figures(sum(p["bills"] for p in parts), total("billed"), total("adjusted"), total("paid"),
-                    total("cleared"), total("outstanding"))
+    return _figures(
+        sum(p["bills"] for p in parts),
+        total("billed"),
+        total("adjusted"),
+        total("paid"),
+        total("cleared"),
+        total("outstanding"),
+    )
 
 
 def _shares(conn: Connection, cycle: str, governorate: str | None, column_name: str) -> list[dict[str, Any]]:
     p = t.payments
     column = p.c[column_name]
-    rows = conn.execute(
-        select(column, func.count(), func.sum(p.c.amount))
-        .where(p.c.cycle == cycle, p.c.status != "reversed", *_scope(p, governorate))
-        .group_by(column).order_by(column)
-    ).tuples().all()
+    rows = (
+        conn.execute(
+            select(column, func.count(), func.sum(p.c.amount))
+            .where(p.c.cycle == cycle, p.c.status != "reversed", *_scope(p, governorate))
+            .group_by(column)
+            .order_by(column)
+        )
+        .tuples()
+        .all()
+    )
     count = sum(n for _, n, _ in rows)
     amount = sum((a for _, _, a in rows), ZERO)
-    return [{column_name: key, "payments": n, "amount": a, "count_share": ratio(n, count),
-             "amount_share": ratio(a, amount)} for key, n, a in rows]
+    return [
+        {column_name: key, "payments": n, "amount": a, "count_share": ratio(n, count), "amount_share": ratio(a, amount)}
+        for key, n, a in rows
+    ]
 
 
 def _posting_delay(conn: Connection, cycle: str, governorate: str | None) -> dict[str, Any]:
@@ -116,7 +149,10 @@ def collection_dashboard(engine: Engine, cycle: str, governorate: str | None = N
     with engine.connect() as conn:
         parts = _by_governorate(conn, cycle, governorate)
         answer = {
-            "cycle": cycle, "governorate": governorate, "unit": NEW, **_totals(parts),
+            "cycle": cycle,
+            "governorate": governorate,
+            "unit": NEW,
+            **_totals(parts),
             "by_governorate": parts,
             "channels": _shares(conn, cycle, governorate, "channel"),
             "banks": _shares(conn, cycle, governorate, "bank"),
@@ -127,6 +163,7 @@ def collection_dashboard(engine: Engine, cycle: str, governorate: str | None = N
 
 
 # -- arrears --------------------------------------------------------------------------------------------------------
+
 
 def _bucket_of(due_date: Any, today: date) -> Any:
     whens = [(due_date >= today, literal(NOT_YET_DUE))]
@@ -156,8 +193,13 @@ def arrears(engine: Engine, governorate: str | None = None, today: date | None =
     b = t.bills
     bucket = _bucket_of(b.c.due_date, today).label("bucket")
     query = (
-        select(b.c.governorate, bucket, func.count(), func.count(func.distinct(b.c.subscriber_no)),
-               func.sum(b.c.outstanding))
+        select(
+            b.c.governorate,
+            bucket,
+            func.count(),
+            func.count(func.distinct(b.c.subscriber_no)),
+            func.sum(b.c.outstanding),
+        )
         .where(b.c.outstanding > ZERO, *_scope(b, governorate))
         .group_by(b.c.governorate, bucket)
     )
@@ -166,11 +208,17 @@ def arrears(engine: Engine, governorate: str | None = None, today: date | None =
     with engine.connect() as conn:
         for code, name, bills, subscribers, outstanding in conn.execute(query):
             per.setdefault(code, _empty_buckets())[name] = {
-                "bills": bills, "subscribers": subscribers, "outstanding": outstanding}
+                "bills": bills,
+                "subscribers": subscribers,
+                "outstanding": outstanding,
+            }
             for key, value in (("bills", bills), ("subscribers", subscribers), ("outstanding", outstanding)):
                 overall[name][key] += value
     return {
-        "as_of": today, "governorate": governorate, "unit": NEW, **_shape(overall),
+        "as_of": today,
+        "governorate": governorate,
+        "unit": NEW,
+        **_shape(overall),
         "by_governorate": [{"governorate": code, **_shape(per[code])} for code in sorted(per)],
     }
 

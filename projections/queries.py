@@ -87,7 +87,7 @@ def decode_cursor(cursor: str) -> str:
         text = ""
     if not text.startswith(CURSOR_PREFIX):
         raise InvalidInput("cursor is not one this service handed out; start again without it.", field="cursor")
-    return text[len(CURSOR_PREFIX):]
+    return text[len(CURSOR_PREFIX) :]
 
 
 def _check_limit(limit: int | None) -> int:
@@ -97,8 +97,9 @@ def _check_limit(limit: int | None) -> int:
     return limit
 
 
-def _balance_filters(governorate: str | None, min_outstanding: Decimal | None, overdue: bool | None,
-                     today: date) -> list[Any]:
+def _balance_filters(
+    governorate: str | None, min_outstanding: Decimal | None, overdue: bool | None, today: date
+) -> list[Any]:
     s, b = t.subscribers, t.bills
     where: list[Any] = []
     if governorate is not None:
@@ -112,9 +113,15 @@ def _balance_filters(governorate: str | None, min_outstanding: Decimal | None, o
     return where
 
 
-def list_balances(engine: Engine, governorate: str | None = None, min_outstanding: Decimal | None = None,
-                  overdue: bool | None = None, limit: int | None = DEFAULT_LIMIT, cursor: str | None = None,
-                  today: date | None = None) -> dict[str, Any]:
+def list_balances(
+    engine: Engine,
+    governorate: str | None = None,
+    min_outstanding: Decimal | None = None,
+    overdue: bool | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
     """Subscribers' balances ordered by subscriber number, one page at a time (keyset paging).
 
     `overdue=True` keeps subscribers with something overdue on `today`, `False` those with nothing overdue.
@@ -144,13 +151,15 @@ def governorate_status(engine: Engine, today: date) -> dict[str, Any]:
     for code in gov.codes():
         row: dict[str, Any] = rows.get(code, {})
         live_since = row.get("live_since")
-        items.append({
-            "code": code,
-            **gov.names(code),
-            "e_payment": "live" if live_since is not None and live_since <= today else "not_live",
-            "live_since": live_since,
-            "switched_at": row.get("switched_at"),
-            "subscribers": row.get("subscribers", 0),
-            "enrolled_subscribers": row.get("enrolled", 0),
-        })
+        items.append(
+            {
+                "code": code,
+                **gov.names(code),
+                "e_payment": "live" if live_since is not None and live_since <= today else "not_live",
+                "live_since": live_since,
+                "switched_at": row.get("switched_at"),
+                "subscribers": row.get("subscribers", 0),
+                "enrolled_subscribers": row.get("enrolled", 0),
+            }
+        )
     return {"items": items, "next_cursor": None}

@@ -95,7 +95,8 @@ def _money(name: str) -> Column[Any]:
 metadata = MetaData()
 
 subscribers = Table(
-    "rm_subscribers", metadata,
+    "rm_subscribers",
+    metadata,
     Column("subscriber_no", String(64), primary_key=True),
     Column("subscriber_id", String(36), nullable=False, unique=True),
     Column("governorate", String(8), nullable=False),
@@ -105,7 +106,11 @@ subscribers = Table(
     Column("last_reading_kwh", BigInteger, nullable=False),
     Column("enrolled_banks", String(64), nullable=False, default=""),
     Column("registered_at", UtcDateTime(), nullable=False),
-    _money("billed"), _money("adjusted"), _money("paid"), _money("cleared"), _money("outstanding"),
+    _money("billed"),
+    _money("adjusted"),
+    _money("paid"),
+    _money("cleared"),
+    _money("outstanding"),
     _money("refunds_due"),
     Column("last_payment_at", UtcDateTime()),
     Column("unit", String(8), nullable=False, default="SYP"),
@@ -113,7 +118,8 @@ subscribers = Table(
 )
 
 bills = Table(
-    "rm_bills", metadata,
+    "rm_bills",
+    metadata,
     Column("bill_id", String(100), primary_key=True),
     Column("subscriber_no", String(64), nullable=False, index=True),
     Column("governorate", String(8), nullable=False),
@@ -122,7 +128,11 @@ bills = Table(
     Column("tariff_version", String(64), nullable=False),
     Column("amount_issued", Money(), nullable=False),
     Column("unit_issued", String(8), nullable=False),
-    _money("amount"), _money("adjusted"), _money("paid"), _money("cleared"), _money("outstanding"),
+    _money("amount"),
+    _money("adjusted"),
+    _money("paid"),
+    _money("cleared"),
+    _money("outstanding"),
     Column("issued_on", Date, nullable=False),
     Column("due_date", Date, nullable=False),
     Column("issued_at", UtcDateTime(), nullable=False),
@@ -132,7 +142,8 @@ bills = Table(
 )
 
 payments = Table(
-    "rm_payments", metadata,
+    "rm_payments",
+    metadata,
     Column("bank", String(8), primary_key=True),
     Column("payment_ref", String(100), primary_key=True),
     Column("subscriber_no", String(64), nullable=False, index=True),
@@ -153,7 +164,8 @@ payments = Table(
 )
 
 review_queue = Table(
-    "rm_review_queue", metadata,
+    "rm_review_queue",
+    metadata,
     Column("reading_id", String(36), primary_key=True),
     Column("subscriber_no", String(64), nullable=False, index=True),
     Column("governorate", String(8), nullable=False),
@@ -166,7 +178,8 @@ review_queue = Table(
 )
 
 governorates = Table(
-    "rm_governorates", metadata,
+    "rm_governorates",
+    metadata,
     Column("code", String(8), primary_key=True),
     Column("governorate_id", String(36), unique=True),
     Column("live_since", Date),
@@ -178,7 +191,8 @@ governorates = Table(
 )
 
 settlements = Table(
-    "rm_settlements", metadata,
+    "rm_settlements",
+    metadata,
     Column("bank", String(8), primary_key=True),
     Column("settlement_ref", String(100), primary_key=True),
     Column("business_date", Date, nullable=False),
@@ -193,7 +207,8 @@ settlements = Table(
 )
 
 tracking = Table(
-    "rm_tracking", metadata,
+    "rm_tracking",
+    metadata,
     Column("application_name", String(32), primary_key=True),
     Column("notification_id", BigInteger, nullable=False),
 )

@@ -28,9 +28,7 @@ def position(conn: Connection, application_name: str) -> int:
 
 def ensure(conn: Connection, application_name: str) -> None:
     """Start at position 0 when this application has never been projected."""
-    exists = conn.execute(
-        select(table.c.application_name).where(table.c.application_name == application_name)
-    ).first()
+    exists = conn.execute(select(table.c.application_name).where(table.c.application_name == application_name)).first()
     if exists is None:
         conn.execute(insert(table).values(application_name=application_name, notification_id=0))
 

@@ -58,8 +58,9 @@ def aggregate_at(app: Any, aggregate_id: UUID, position: int) -> Any:
     events = app.recorder.events_record_cls.__table__
     with app.recorder.datastore.engine.connect() as conn:
         version = conn.execute(
-            select(func.max(events.c.originator_version))
-            .where(events.c.originator_id == aggregate_id, events.c.id <= position)
+            select(func.max(events.c.originator_version)).where(
+                events.c.originator_id == aggregate_id, events.c.id <= position
+            )
         ).scalar_one_or_none()
     return None if version is None else app.repository.get(aggregate_id, version=version)
 
@@ -81,8 +82,9 @@ def _rows(conn: Connection, table: Any, key: Any, subscriber_nos: list[str]) -> 
     return {key(row): dict(row) for row in found}
 
 
-def _check_subscriber(sub: Any, row: dict[str, Any] | None, bills: dict[Any, Any], payments: dict[Any, Any],
-                      today: date) -> Faults:
+def _check_subscriber(
+    sub: Any, row: dict[str, Any] | None, bills: dict[Any, Any], payments: dict[Any, Any], today: date
+) -> Faults:
     view = views.subscriber_view(sub, today)
     expected = {**view, **view["balance"]}
     yield from _compare(f"subscriber {sub.subscriber_no}", row, expected, SUBSCRIBER_FIELDS + BALANCE_FIELDS)
@@ -92,8 +94,9 @@ def _check_subscriber(sub: Any, row: dict[str, Any] | None, bills: dict[Any, Any
     for payment in sub.payments.values():
         key = (payment["bank"], payment["payment_ref"])
         payment_view = views.payment_view(sub, payment)
-        yield from _compare(f"payment {payment['bank']}:{payment['payment_ref']}", payments.pop(key, None),
-                            payment_view, PAYMENT_FIELDS)
+        yield from _compare(
+            f"payment {payment['bank']}:{payment['payment_ref']}", payments.pop(key, None), payment_view, PAYMENT_FIELDS
+        )
 
 
 def _check_page(app: Any, conn: Connection, ids: list[UUID], position: int) -> Faults:
@@ -113,8 +116,7 @@ def _check_page(app: Any, conn: Connection, ids: list[UUID], position: int) -> F
 def _registered(app: Any, position: int) -> Iterator[list[UUID]]:
     topic, start = get_topic(Subscriber.Registered), 0
     while True:
-        page = app.recorder.select_notifications(start, PAGE, stop=position, topics=[topic],
-                                                 inclusive_of_start=False)
+        page = app.recorder.select_notifications(start, PAGE, stop=position, topics=[topic], inclusive_of_start=False)
         if page:
             yield [n.originator_id for n in page]
         if len(page) < PAGE:
@@ -130,8 +132,10 @@ def _check_governorates(app: Any, conn: Connection, position: int) -> Faults:
         row = rows.get(str(n.originator_id))
         live_since = None if row is None or row["live_since"] is None else row["live_since"].isoformat()
         if row is None or live_since != governorate.live_since:
-            yield fault(f"governorate {governorate.code}: e-payment live since {live_since!r} in the read models "
-                        f"but {governorate.live_since!r} on replay")
+            yield fault(
+                f"governorate {governorate.code}: e-payment live since {live_since!r} in the read models "
+                f"but {governorate.live_since!r} on replay"
+            )
 
 
 def check_projections(app: Any, upto: int | None = None) -> Faults:

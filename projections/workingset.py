@@ -39,7 +39,7 @@ class TableRows:
     def load(self, conn: Connection, keys: Iterable[Hashable]) -> None:
         missing = [k for k in set(keys) if k not in self.rows]
         for start in range(0, len(missing), CHUNK):
-            chunk = missing[start:start + CHUNK]
+            chunk = missing[start : start + CHUNK]
             for found in conn.execute(select(self.table).where(self._key_in(chunk))).mappings():
                 row = dict(found)
                 self.rows[self.key_of(row)] = row
@@ -114,10 +114,11 @@ class WorkingSet:
     def load_subscribers_by_id(self, ids: Iterable[str]) -> None:
         missing = [i for i in set(ids) if i not in self.subscriber_no_by_id]
         for start in range(0, len(missing), CHUNK):
-            chunk = missing[start:start + CHUNK]
+            chunk = missing[start : start + CHUNK]
             found = self.conn.execute(
-                select(t.subscribers.c.subscriber_no, t.subscribers.c.subscriber_id)
-                .where(t.subscribers.c.subscriber_id.in_(chunk))
+                select(t.subscribers.c.subscriber_no, t.subscribers.c.subscriber_id).where(
+                    t.subscribers.c.subscriber_id.in_(chunk)
+                )
             )
             for subscriber_no, subscriber_id in found:
                 self.subscriber_no_by_id[subscriber_id] = subscriber_no
@@ -152,8 +153,16 @@ class WorkingSet:
     def governorate(self, code: str) -> Row:
         row = self.governorates.get(self.conn, code)
         if row is None:  # a subscriber of a governorate not listed (yet): count it all the same
-            row = {"code": code, "governorate_id": None, "live_since": None, "switches": 0, "switched_at": None,
-                   "subscribers": 0, "enrolled": 0, "listed": False}
+            row = {
+                "code": code,
+                "governorate_id": None,
+                "live_since": None,
+                "switches": 0,
+                "switched_at": None,
+                "subscribers": 0,
+                "enrolled": 0,
+                "listed": False,
+            }
             self.governorates.put(row)
         return row
 
@@ -189,15 +198,20 @@ def _totals_statement() -> Any:
         return t.money_sum(p.c.amount, p.c.subscriber_no == s.c.subscriber_no, *where)
 
     live = p.c.status != "reversed"
-    return update(s).where(s.c.subscriber_no.in_(bindparam("nos", expanding=True))).values(
-        billed=bill_sum(b.c.amount),
-        adjusted=bill_sum(b.c.adjusted),
-        outstanding=bill_sum(b.c.outstanding),
-        paid=payment_sum(live),
-        cleared=payment_sum(p.c.status == "cleared"),
-        refunds_due=payment_sum(p.c.status == "reversed", p.c.settlement_ref.is_not(None)),
-        last_payment_at=select(func.max(p.c.paid_at)).where(p.c.subscriber_no == s.c.subscriber_no, live)
-        .scalar_subquery(),
+    return (
+        update(s)
+        .where(s.c.subscriber_no.in_(bindparam("nos", expanding=True)))
+        .values(
+            billed=bill_sum(b.c.amount),
+            adjusted=bill_sum(b.c.adjusted),
+            outstanding=bill_sum(b.c.outstanding),
+            paid=payment_sum(live),
+            cleared=payment_sum(p.c.status == "cleared"),
+            refunds_due=payment_sum(p.c.status == "reversed", p.c.settlement_ref.is_not(None)),
+            last_payment_at=select(func.max(p.c.paid_at))
+            .where(p.c.subscriber_no == s.c.subscriber_no, live)
+            .scalar_subquery(),
+        )
     )
 
 
@@ -207,4 +221,4 @@ REFRESH_TOTALS = _totals_statement()
 def refresh_totals(conn: Connection, subscriber_nos: list[str]) -> None:
     """Sum each subscriber's bills and payments again: the subscriber row's totals are never added to by hand."""
     for start in range(0, len(subscriber_nos), CHUNK):
-        conn.execute(REFRESH_TOTALS, {"nos": subscriber_nos[start:start + CHUNK]})
+        conn.execute(REFRESH_TOTALS, {"nos": subscriber_nos[start : start + CHUNK]})

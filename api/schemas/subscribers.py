@@ -91,5 +91,6 @@ class AsOfQuerySchema(Schema):
     """Replay the account from its events as it stood at an instant or at an event position."""
 
     as_of = Instant(metadata={"description": "An ISO 8601 instant with a timezone, e.g. 2026-03-01T00:00:00Z."})
-    as_of_position = fields.Integer(validate=validate.Range(min=1, max=2**62),
-                                    metadata={"description": "A global event position."})
+    as_of_position = fields.Integer(
+        validate=validate.Range(min=1, max=2**62), metadata={"description": "A global event position."}
+    )

@@ -14,8 +14,16 @@ def test_a_registered_subscriber_is_listed_at_once_with_its_balance(any_api):
     assert body["next_cursor"] is None
     (item,) = body["items"]
     assert item["subscriber_no"] == "DI-1" and item["last_reading_kwh"] == 1400
-    assert item["balance"] == {"billed": "3200.00", "paid": "1000.00", "cleared": "0.00", "adjusted": "0.00",
-                               "outstanding": "2200.00", "overdue": "0.00", "refunds_due": "0.00", "unit": "SYP"}
+    assert item["balance"] == {
+        "billed": "3200.00",
+        "paid": "1000.00",
+        "cleared": "0.00",
+        "adjusted": "0.00",
+        "outstanding": "2200.00",
+        "overdue": "0.00",
+        "refunds_due": "0.00",
+        "unit": "SYP",
+    }
 
 
 def test_the_balance_list_pages_by_cursor_without_gaps_or_repeats(api):

@@ -31,8 +31,9 @@ class ClearingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.folder = tempfile.TemporaryDirectory()
-        self.app = LedgerApplication(env={"LEDGER_DATABASE_URL": f"sqlite:///{self.folder.name}/l.db"},
-                                     clock=FixedClock(TODAY))
+        self.app = LedgerApplication(
+            env={"LEDGER_DATABASE_URL": f"sqlite:///{self.folder.name}/l.db"}, clock=FixedClock(TODAY)
+        )
         self.side = ReadSide(self.app)
         self.status: dict[tuple[str, str], str] = {}
         self.amount: dict[tuple[str, str], Decimal] = {}
@@ -72,8 +73,9 @@ class ClearingMachine(RuleBasedStateMachine):
             return
         self.status[(bank, ref)] = "reversed"
 
-    @rule(bank=st.sampled_from(BANKS), day=st.sampled_from(DAYS), data=st.data(), off=st.booleans(),
-          unknown=st.booleans())
+    @rule(
+        bank=st.sampled_from(BANKS), day=st.sampled_from(DAYS), data=st.data(), off=st.booleans(), unknown=st.booleans()
+    )
     def settle(self, bank: str, day: date, data, off: bool, unknown: bool) -> None:
         mine = sorted(ref for (b, ref) in self.status if b == bank)
         refs = data.draw(st.lists(st.sampled_from(mine), unique=True, max_size=4)) if mine else []

@@ -53,8 +53,10 @@ def test_import_settlement_reports_bad_rows_and_missing_payments(sqlite_url, mak
     app.receive_payment("CBS", "T1", "DI-1", bill, "1000.00", "web", DAY1)
     app.receive_payment("CBS", "T0", "DI-1", bill, "200.00", "web", datetime(2026, 10, 20, 9, tzinfo=UTC))
     file = tmp_path / "cbs.csv"
-    file.write_text("settlement_ref,business_date,payment_ref,amount\nS-21,2026-10-21,T1,1000.00\n"
-                    "S-21,2026-10-21,,5.00\n", encoding="utf-8")
+    file.write_text(
+        "settlement_ref,business_date,payment_ref,amount\nS-21,2026-10-21,T1,1000.00\nS-21,2026-10-21,,5.00\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("LEDGER_DATABASE_URL", sqlite_url)
     result = CliRunner().invoke(main, ["import-settlement", str(file), "--bank", "CBS"])
     assert result.exit_code == 0, result.output

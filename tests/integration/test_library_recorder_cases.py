@@ -42,6 +42,7 @@ class Postgres:
 
 class AggregateCases(AggregateRecorderTestCase):
     __test__ = False  # collected only through the concrete classes below, which say where the database is
+
     def create_recorder(self) -> LedgerAggregateRecorder:
         self.datastore = SQLAlchemyDatastore(url=self.url)
         recorder = LedgerAggregateRecorder(self.datastore, events_table_name="stored_events")
@@ -51,6 +52,7 @@ class AggregateCases(AggregateRecorderTestCase):
 
 class ApplicationCases(ApplicationRecorderTestCase):
     __test__ = False
+
     def create_recorder(self) -> LedgerApplicationRecorder:
         self.datastore = SQLAlchemyDatastore(url=self.url)
         recorder = LedgerApplicationRecorder(self.datastore, events_table_name="stored_events")

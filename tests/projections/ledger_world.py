@@ -18,39 +18,68 @@ from hypothesis import strategies as st
 from ledger.cycles import Cycle
 from ledger.errors import LedgerError
 
-STARTS = (datetime(2025, 11, 10, 9, tzinfo=UTC), datetime(2025, 12, 25, 9, tzinfo=UTC),
-          datetime(2026, 2, 10, 9, tzinfo=UTC))
+STARTS = (
+    datetime(2025, 11, 10, 9, tzinfo=UTC),
+    datetime(2025, 12, 25, 9, tzinfo=UTC),
+    datetime(2026, 2, 10, 9, tzinfo=UTC),
+)
 GOVERNORATES = ("SY-DI", "SY-DI", "SY-HL", "SY-HL", "SY-DR", "SY-DY")
 BANKS = ("CBS", "REB")
 CHANNELS = ("web", "app", "branch", "hub")
 ADJUSTMENTS = [Decimal(a) for a in ("-500.00", "-0.01", "10.00", "250.50")]
 
 small = st.integers(min_value=0, max_value=5)
-register = st.tuples(st.just("register"), small, st.sampled_from(GOVERNORATES), st.sampled_from(["residential",
-                                                                                                 "commercial"]))
-meter_cycle = st.tuples(st.just("cycle"), small, st.sampled_from([50, 400, 900, 200000]),
-                        st.sampled_from(["reader", "self", "estimated"]))
-pay = st.tuples(st.just("pay"), small, small, st.integers(1, 4), small, st.sampled_from(CHANNELS),
-                st.sampled_from([0, 2, 50]))
+register = st.tuples(
+    st.just("register"), small, st.sampled_from(GOVERNORATES), st.sampled_from(["residential", "commercial"])
+)
+meter_cycle = st.tuples(
+    st.just("cycle"), small, st.sampled_from([50, 400, 900, 200000]), st.sampled_from(["reader", "self", "estimated"])
+)
+pay = st.tuples(
+    st.just("pay"), small, small, st.integers(1, 4), small, st.sampled_from(CHANNELS), st.sampled_from([0, 2, 50])
+)
 settle = st.tuples(st.just("settle"), st.sampled_from(BANKS), st.lists(small, min_size=1, max_size=3))
 advance = st.tuples(st.just("advance"), st.sampled_from([1, 24, 240, 960, 1500]))
 WEIGHTED = [
-    (meter_cycle, 4), (pay, 6), (settle, 4), (advance, 3),
+    (meter_cycle, 4),
+    (pay, 6),
+    (settle, 4),
+    (advance, 3),
     (st.tuples(st.just("reverse"), small), 3),
     (st.tuples(st.just("adjust"), small, small, st.sampled_from(ADJUSTMENTS)), 2),
     (register, 1),
     (st.tuples(st.just("enrol"), small, st.sampled_from(BANKS)), 1),
-    (st.tuples(st.just("read"), small, st.sampled_from([0, 50, 400, 900, 200000]), st.sampled_from([0, 1, 30]),
-               st.sampled_from(["reader", "self", "estimated"])), 1),
+    (
+        st.tuples(
+            st.just("read"),
+            small,
+            st.sampled_from([0, 50, 400, 900, 200000]),
+            st.sampled_from([0, 1, 30]),
+            st.sampled_from(["reader", "self", "estimated"]),
+        ),
+        1,
+    ),
     (st.tuples(st.just("review"), small, st.booleans()), 1),
     (st.tuples(st.just("replace"), small, st.sampled_from([0, 20])), 1),
     (st.tuples(st.just("bill"), small, st.sampled_from([0, 0, 1])), 1),
     (st.tuples(st.just("switch"), st.sampled_from(["SY-DY", "SY-DR"])), 2),
-    (st.tuples(st.just("project"),), 1),
+    (
+        st.tuples(
+            st.just("project"),
+        ),
+        1,
+    ),
 ]
 operations = st.sampled_from([s for s, weight in WEIGHTED for _ in range(weight)]).flatmap(lambda s: s)
-prologue = st.lists(st.tuples(st.sampled_from(GOVERNORATES), st.sampled_from(["residential", "commercial"]),
-                              st.sampled_from([("CBS",), ("REB",), ("CBS", "REB")])), min_size=1, max_size=4)
+prologue = st.lists(
+    st.tuples(
+        st.sampled_from(GOVERNORATES),
+        st.sampled_from(["residential", "commercial"]),
+        st.sampled_from([("CBS",), ("REB",), ("CBS", "REB")]),
+    ),
+    min_size=1,
+    max_size=4,
+)
 """Subscribers to register (and enrol) before the random operations start: governorate, category, banks."""
 
 

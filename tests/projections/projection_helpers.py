@@ -33,15 +33,24 @@ def _seed_one(app: Any, no: str, rng: random.Random) -> list[Any]:
     sub = Subscriber.register(no, rng.choice(SEED_GOVERNORATES), "residential", f"M-{no}", 1000, f"Name {no}")
     sub.enrol("CBS", "****4321")
     claims = []
-    for n, (read_at, cycle) in enumerate([(datetime(2026, 2, 20, tzinfo=UTC), "2026-C1"),
-                                          (datetime(2026, 4, 20, tzinfo=UTC), "2026-C2")]):
+    for n, (read_at, cycle) in enumerate(
+        [(datetime(2026, 2, 20, tzinfo=UTC), "2026-C1"), (datetime(2026, 4, 20, tzinfo=UTC), "2026-C2")]
+    ):
         sub.submit_reading(1000 + 400 * (n + 1) + rng.randrange(50), read_at, "reader", SEED_NOW)
         bill_id = sub.issue_bill(cycle, app.tariffs, read_at.date(), SEED_NOW.date())
         amount = (sub.bills[bill_id]["amount"] * Decimal(rng.choice([1, 2, 3])) / 4).quantize(Decimal("0.01"))
         ref = f"{no}-{n}"
         paid_at = read_at + timedelta(days=3, hours=rng.randrange(24))
-        payment = {"payment_key": payment_key("CBS", ref), "payment_ref": ref, "bank": "CBS", "bill_id": bill_id,
-                   "amount": amount, "channel": rng.choice(CHANNELS), "paid_at": paid_at, "fee": None}
+        payment = {
+            "payment_key": payment_key("CBS", ref),
+            "payment_ref": ref,
+            "bank": "CBS",
+            "bill_id": bill_id,
+            "amount": amount,
+            "channel": rng.choice(CHANNELS),
+            "paid_at": paid_at,
+            "fee": None,
+        }
         sub.receive_payment(payment, live_since, SEED_NOW)
         claims.append(PaymentClaim.claim(payment_key("CBS", ref), no))
         if rng.random() < 0.5:
@@ -82,6 +91,7 @@ def all_subscribers(app: Any) -> list[Any]:
 
 # -- naive recomputations from aggregate state ----------------------------------------------------------------------
 
+
 def _ratio(part: Any, whole: Any) -> Decimal | None:
     return None if not whole else (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
 
@@ -91,8 +101,13 @@ def _hours(seconds: Any) -> Decimal:
 
 
 def _cycle_payments(subs: list[Any], cycle: str, governorate: str | None) -> list[dict[str, Any]]:
-    return [p for s in subs if governorate in (None, s.governorate) for p in s.payments.values()
-            if s.bills[p["bill_id"]]["cycle"] == cycle]
+    return [
+        p
+        for s in subs
+        if governorate in (None, s.governorate)
+        for p in s.payments.values()
+        if s.bills[p["bill_id"]]["cycle"] == cycle
+    ]
 
 
 def expected_shares(payments: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -102,34 +117,57 @@ def expected_shares(payments: list[dict[str, Any]], key: str) -> list[dict[str, 
     for value in sorted({p[key] for p in live}):
         mine = [p for p in live if p[key] == value]
         amount = sum((p["amount"] for p in mine), ZERO)
-        rows.append({key: value, "payments": len(mine), "amount": amount,
-                     "count_share": _ratio(len(mine), len(live)), "amount_share": _ratio(amount, total_amount)})
+        rows.append(
+            {
+                key: value,
+                "payments": len(mine),
+                "amount": amount,
+                "count_share": _ratio(len(mine), len(live)),
+                "amount_share": _ratio(amount, total_amount),
+            }
+        )
     return rows
 
 
 def expected_delays(payments: list[dict[str, Any]]) -> dict[str, Any]:
-    delays = sorted(int((datetime.fromisoformat(p["cleared_at"]) - datetime.fromisoformat(p["paid_at"]))
-                        .total_seconds()) for p in payments if p.get("cleared_at"))
+    delays = sorted(
+        int((datetime.fromisoformat(p["cleared_at"]) - datetime.fromisoformat(p["paid_at"])).total_seconds())
+        for p in payments
+        if p.get("cleared_at")
+    )
     if not delays:
         return {"payments": 0, "average": None, "max": None, "p50": None, "p90": None, "p99": None}
     pick = {f"p{q}": _hours(delays[max(math.ceil(q * len(delays) / 100), 1) - 1]) for q in (50, 90, 99)}
-    return {"payments": len(delays), "average": _hours(Decimal(sum(delays)) / len(delays)),
-            "max": _hours(delays[-1]), **pick}
+    return {
+        "payments": len(delays),
+        "average": _hours(Decimal(sum(delays)) / len(delays)),
+        "max": _hours(delays[-1]),
+        **pick,
+    }
 
 
 def expected_collection(subs: list[Any], cycle: str, governorate: str | None, today: date) -> dict[str, Any]:
     """What the collection dashboard must say, from the subscribers' own state."""
-    bills = [(s, views.bill_view(s, b, today)) for s in subs if governorate in (None, s.governorate)
-             for b in s.bills.values() if b["cycle"] == cycle]
+    bills = [
+        (s, views.bill_view(s, b, today))
+        for s in subs
+        if governorate in (None, s.governorate)
+        for b in s.bills.values()
+        if b["cycle"] == cycle
+    ]
     payments = _cycle_payments(subs, cycle, governorate)
     billed = sum((b["amount"] for _, b in bills), ZERO)
     paid = sum((b["paid"] for _, b in bills), ZERO)
     return {
-        "bills": len(bills), "billed": billed, "adjusted": sum((b["adjusted"] for _, b in bills), ZERO),
-        "paid": paid, "cleared": sum((p["amount"] for p in payments if p["status"] == "cleared"), ZERO),
+        "bills": len(bills),
+        "billed": billed,
+        "adjusted": sum((b["adjusted"] for _, b in bills), ZERO),
+        "paid": paid,
+        "cleared": sum((p["amount"] for p in payments if p["status"] == "cleared"), ZERO),
         "outstanding": sum((b["outstanding"] for _, b in bills), ZERO),
         "collection_efficiency": _ratio(paid, billed),
-        "channels": expected_shares(payments, "channel"), "banks": expected_shares(payments, "bank"),
+        "channels": expected_shares(payments, "channel"),
+        "banks": expected_shares(payments, "bank"),
         "posting_delay_hours": expected_delays(payments),
     }
 
@@ -137,8 +175,9 @@ def expected_collection(subs: list[Any], cycle: str, governorate: str | None, to
 def bucket_of(days_past_due: int) -> str:
     if days_past_due <= 0:
         return "not_yet_due"
-    return "0-30" if days_past_due <= 30 else "31-60" if days_past_due <= 60 else "61-90" if days_past_due <= 90 \
-        else "90+"
+    return (
+        "0-30" if days_past_due <= 30 else "31-60" if days_past_due <= 60 else "61-90" if days_past_due <= 90 else "90+"
+    )
 
 
 def expected_arrears(subs: list[Any], governorate: str | None, today: date) -> dict[str, Decimal]:

@@ -20,10 +20,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_runner(url: str, *options: str, delay: float = 0.0) -> subprocess.Popen[str]:
     """`ledger project` (via tests/projections/slow_runner.py) on `url`, each batch held open `delay` seconds."""
-    env = {**os.environ, "LEDGER_DATABASE_URL": url, "PROJECTION_TEST_DELAY": str(delay),
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(SLOW_RUNNER), *options], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "PROJECTION_TEST_DELAY": str(delay), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, str(SLOW_RUNNER), *options],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def reader(url: str) -> Engine:

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 def count_events(app, event_class, up_to: int) -> int:
-    found = app.recorder.select_notifications(0, 100_000, stop=up_to, topics=[get_topic(event_class)],
-                                              inclusive_of_start=False)
+    found = app.recorder.select_notifications(
+        0, 100_000, stop=up_to, topics=[get_topic(event_class)], inclusive_of_start=False
+    )
     return len(found)
 
 
@@ -37,7 +38,8 @@ def assert_read_models_stop_exactly_at(app, engine, stopped_at: int) -> None:
     assert count_rows(engine, t.bills) == count_events(app, Subscriber.BillIssued, stopped_at)
     assert count_rows(engine, p) == count_events(app, Subscriber.PaymentReceived, stopped_at)
     assert count_rows(engine, p, p.c.settlement_ref.is_not(None)) == count_events(
-        app, Subscriber.PaymentCleared, stopped_at)
+        app, Subscriber.PaymentCleared, stopped_at
+    )
     assert count_rows(engine, p, p.c.status == "reversed") == count_events(app, Subscriber.PaymentReversed, stopped_at)
 
 

@@ -90,14 +90,28 @@ def balance(engine, no, today=MAR_3):
 
 
 def test_balances_match_the_hand_worked_figures(engine):
-    assert balance(engine, "DI-1") == {"billed": D("3200.00"), "paid": D("1000.00"), "cleared": D("1000.00"),
-                                       "adjusted": D("0.00"), "outstanding": D("2200.00"), "overdue": D("0.00"),
-                                       "refunds_due": D("0.00"), "unit": "SYP"}
+    assert balance(engine, "DI-1") == {
+        "billed": D("3200.00"),
+        "paid": D("1000.00"),
+        "cleared": D("1000.00"),
+        "adjusted": D("0.00"),
+        "outstanding": D("2200.00"),
+        "overdue": D("0.00"),
+        "refunds_due": D("0.00"),
+        "unit": "SYP",
+    }
     assert balance(engine, "DI-2")["outstanding"] == D("1400.00")
     assert balance(engine, "DI-2")["refunds_due"] == D("1400.00")
-    assert balance(engine, "HL-1") == {"billed": D("3200.00"), "paid": D("1000.00"), "cleared": D("0.00"),
-                                       "adjusted": D("-200.00"), "outstanding": D("2000.00"),
-                                       "overdue": D("2000.00"), "refunds_due": D("0.00"), "unit": "SYP"}
+    assert balance(engine, "HL-1") == {
+        "billed": D("3200.00"),
+        "paid": D("1000.00"),
+        "cleared": D("0.00"),
+        "adjusted": D("-200.00"),
+        "outstanding": D("2000.00"),
+        "overdue": D("2000.00"),
+        "refunds_due": D("0.00"),
+        "unit": "SYP",
+    }
     assert balance(engine, "HL-2")["outstanding"] == D("0.00")
     assert balance(engine, "DI-1", APR_10)["overdue"] == D("2200.00")
 
@@ -105,8 +119,12 @@ def test_balances_match_the_hand_worked_figures(engine):
 def test_a_subscriber_answer_has_the_design_shape(engine):
     item = queries.subscriber_balance(engine, "DI-1", MAR_3)
     assert {k: item[k] for k in ("subscriber_no", "governorate", "category", "meter_no", "last_reading_kwh")} == {
-        "subscriber_no": "DI-1", "governorate": "SY-DI", "category": "residential", "meter_no": "M-DI-1",
-        "last_reading_kwh": 1400}
+        "subscriber_no": "DI-1",
+        "governorate": "SY-DI",
+        "category": "residential",
+        "meter_no": "M-DI-1",
+        "last_reading_kwh": 1400,
+    }
     assert item["last_payment_at"] == at(2026, 3, 1, 10)
     assert queries.subscriber_balance(engine, "DI-2", MAR_3)["last_payment_at"] is None
     assert queries.subscriber_balance(engine, "NOPE", MAR_3) is None
@@ -134,8 +152,10 @@ def test_keyset_pages_cover_every_subscriber_once_and_end_with_a_null_cursor(eng
 
 def test_list_items_carry_the_overdue_amount_of_the_day_asked(engine):
     items = queries.list_balances(engine, governorate="SY-HL", today=MAR_3)["items"]
-    assert [(i["subscriber_no"], i["balance"]["overdue"]) for i in items] == [("HL-1", D("2000.00")),
-                                                                             ("HL-2", D("0.00"))]
+    assert [(i["subscriber_no"], i["balance"]["overdue"]) for i in items] == [
+        ("HL-1", D("2000.00")),
+        ("HL-2", D("0.00")),
+    ]
 
 
 def test_a_foreign_cursor_or_a_bad_limit_is_refused_clearly(engine):
@@ -150,24 +170,55 @@ def test_a_foreign_cursor_or_a_bad_limit_is_refused_clearly(engine):
 
 def test_the_collection_dashboard_of_2026_c1(engine):
     got = queries.collection_dashboard(engine, "2026-C1")
-    assert {k: got[k] for k in ("bills", "billed", "adjusted", "paid", "cleared", "outstanding",
-                                "collection_efficiency", "unit")} == {
-        "bills": 4, "billed": D("6400.00"), "adjusted": D("0.00"), "paid": D("1600.00"), "cleared": D("1600.00"),
-        "outstanding": D("4800.00"), "collection_efficiency": D("0.2500"), "unit": "SYP"}
+    assert {
+        k: got[k]
+        for k in ("bills", "billed", "adjusted", "paid", "cleared", "outstanding", "collection_efficiency", "unit")
+    } == {
+        "bills": 4,
+        "billed": D("6400.00"),
+        "adjusted": D("0.00"),
+        "paid": D("1600.00"),
+        "cleared": D("1600.00"),
+        "outstanding": D("4800.00"),
+        "collection_efficiency": D("0.2500"),
+        "unit": "SYP",
+    }
     assert got["channels"] == [
-        {"channel": "hub", "payments": 1, "amount": D("600.00"), "count_share": D("0.5000"),
-         "amount_share": D("0.3750")},
-        {"channel": "web", "payments": 1, "amount": D("1000.00"), "count_share": D("0.5000"),
-         "amount_share": D("0.6250")}]
-    assert got["banks"] == [{"bank": "CBS", "payments": 2, "amount": D("1600.00"), "count_share": D("1.0000"),
-                             "amount_share": D("1.0000")}]
-    assert got["posting_delay_hours"] == {"payments": 3, "average": D("26.00"), "p50": D("26.00"),
-                                          "p90": D("28.00"), "p99": D("28.00"), "max": D("28.00")}
-    per = {g["governorate"]: (g["bills"], g["billed"], g["paid"], g["collection_efficiency"])
-           for g in got["by_governorate"]}
-    assert per == {"SY-DI": (2, D("4600.00"), D("1000.00"), D("0.2174")),
-                   "SY-DR": (1, D("1200.00"), D("0.00"), D("0.0000")),
-                   "SY-HL": (1, D("600.00"), D("600.00"), D("1.0000"))}
+        {
+            "channel": "hub",
+            "payments": 1,
+            "amount": D("600.00"),
+            "count_share": D("0.5000"),
+            "amount_share": D("0.3750"),
+        },
+        {
+            "channel": "web",
+            "payments": 1,
+            "amount": D("1000.00"),
+            "count_share": D("0.5000"),
+            "amount_share": D("0.6250"),
+        },
+    ]
+    assert got["banks"] == [
+        {"bank": "CBS", "payments": 2, "amount": D("1600.00"), "count_share": D("1.0000"), "amount_share": D("1.0000")}
+    ]
+    assert got["posting_delay_hours"] == {
+        "payments": 3,
+        "average": D("26.00"),
+        "p50": D("26.00"),
+        "p90": D("28.00"),
+        "p99": D("28.00"),
+        "max": D("28.00"),
+    }
+    per = {
+        g["governorate"]: (g["bills"], g["billed"], g["paid"], g["collection_efficiency"])
+        for g in got["by_governorate"]
+    }
+    assert per == {
+        "SY-DI": (2, D("4600.00"), D("1000.00"), D("0.2174")),
+        "SY-DR": (1, D("1200.00"), D("0.00"), D("0.0000")),
+        "SY-HL": (1, D("600.00"), D("600.00"), D("1.0000")),
+    }
 
 
 def test_the_collection_dashboard_of_one_governorate_and_of_an_old_pound_cycle(engine):
@@ -177,9 +228,20 @@ def test_the_collection_dashboard_of_one_governorate_and_of_an_old_pound_cycle(e
     assert damascus["posting_delay_hours"]["p50"] == D("24.00")
     old = queries.collection_dashboard(engine, "2025-C6")
     assert (old["billed"], old["adjusted"], old["paid"], old["outstanding"], old["collection_efficiency"]) == (
-        D("3200.00"), D("-200.00"), D("1000.00"), D("2000.00"), D("0.3125"))
-    assert old["posting_delay_hours"] == {"payments": 0, "average": None, "p50": None, "p90": None, "p99": None,
-                                          "max": None}
+        D("3200.00"),
+        D("-200.00"),
+        D("1000.00"),
+        D("2000.00"),
+        D("0.3125"),
+    )
+    assert old["posting_delay_hours"] == {
+        "payments": 0,
+        "average": None,
+        "p50": None,
+        "p90": None,
+        "p99": None,
+        "max": None,
+    }
     empty = queries.collection_dashboard(engine, "2027-C1")
     assert (empty["bills"], empty["billed"], empty["collection_efficiency"]) == (0, D("0.00"), None)
 

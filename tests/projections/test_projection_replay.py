@@ -64,12 +64,25 @@ def check_bills_and_payments(engine: Any, subs: list[Any], today: Any) -> None:
     for sub in subs:
         for bill in sub.bills.values():
             view, got = views.bill_view(sub, bill, today), bills[bill["bill_id"]]
-            for key in ("subscriber_no", "cycle", "amount", "amount_issued", "unit_issued", "adjusted", "paid",
-                        "outstanding", "kwh", "tariff_version"):
+            for key in (
+                "subscriber_no",
+                "cycle",
+                "amount",
+                "amount_issued",
+                "unit_issued",
+                "adjusted",
+                "paid",
+                "outstanding",
+                "kwh",
+                "tariff_version",
+            ):
                 assert got[key] == view[key], key
             assert got["due_date"].isoformat() == view["due_date"]
-            cleared = [p["amount"] for p in sub.payments.values()
-                       if p["bill_id"] == bill["bill_id"] and p["status"] == "cleared"]
+            cleared = [
+                p["amount"]
+                for p in sub.payments.values()
+                if p["bill_id"] == bill["bill_id"] and p["status"] == "cleared"
+            ]
             assert got["cleared"] == sum(cleared, Decimal("0.00"))
         for payment in sub.payments.values():
             view, got = views.payment_view(sub, payment), payments[payment["payment_ref"]]
@@ -89,10 +102,13 @@ def check_governorates(engine: Any, app: Any, subs: list[Any]) -> None:
     for expected in app.governorates():
         mine = got[expected["code"]]
         assert (mine["e_payment"], mine["live_since"] and mine["live_since"].isoformat()) == (
-            expected["e_payment"], expected["live_since"])
+            expected["e_payment"],
+            expected["live_since"],
+        )
         assert mine["subscribers"] == sum(1 for s in subs if s.governorate == expected["code"])
-        assert mine["enrolled_subscribers"] == sum(1 for s in subs if s.governorate == expected["code"]
-                                                   and s.enrolments)
+        assert mine["enrolled_subscribers"] == sum(
+            1 for s in subs if s.governorate == expected["code"] and s.enrolments
+        )
 
 
 def check_dashboards(engine: Any, subs: list[Any], today: Any) -> None:
@@ -120,8 +136,12 @@ def check_paging(engine: Any, subs: list[Any], today: Any) -> None:
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        expected = sorted(s.subscriber_no for s in subs if governorate in (None, s.governorate) and (
-            overdue is None or (views.balance(s, today)["overdue"] > 0) == overdue))
+        expected = sorted(
+            s.subscriber_no
+            for s in subs
+            if governorate in (None, s.governorate)
+            and (overdue is None or (views.balance(s, today)["overdue"] > 0) == overdue)
+        )
         assert seen == expected
 
 
@@ -154,8 +174,12 @@ def _note_variety(app: Any, engine: Any) -> None:
         event(f"bill units: {sorted(units)}")
 
 
-@given(start=prologue, ops=st.lists(operations, min_size=8, max_size=40), now=st.sampled_from(STARTS),
-        batch_size=st.sampled_from([1, 3, 500]))
+@given(
+    start=prologue,
+    ops=st.lists(operations, min_size=8, max_size=40),
+    now=st.sampled_from(STARTS),
+    batch_size=st.sampled_from([1, 3, 500]),
+)
 def test_every_read_model_equals_a_fresh_replay_and_a_rebuild_reproduces_it(start, ops, now, batch_size):
     with tempfile.TemporaryDirectory(dir=FAST_DIR) as tmp:
         clock = FixedClock(now)

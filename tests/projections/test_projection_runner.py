@@ -61,8 +61,12 @@ def test_an_event_no_projection_knows_stops_the_runner(sqlite_url, make_ledger):
     with runner.locked():
         runner.catch_up()
         before = runner.position()
-        stranger = StoredEvent(originator_id=app.recorder.select_notifications(0, 1)[0].originator_id,
-                               originator_version=99, topic="ledger.future:Unheard", state=b"{}")
+        stranger = StoredEvent(
+            originator_id=app.recorder.select_notifications(0, 1)[0].originator_id,
+            originator_version=99,
+            topic="ledger.future:Unheard",
+            state=b"{}",
+        )
         app.recorder.insert_events([stranger])
         with pytest.raises(ProjectionError, match="ledger.future:Unheard"):
             runner.catch_up()

@@ -39,12 +39,12 @@ def test_every_altered_or_missing_row_is_named(sqlite_url, make_ledger):
     seed_bulk(app, 6)
     engine = projected(app)
     with engine.begin() as conn:
-        conn.execute(update(t.subscribers).where(t.subscribers.c.subscriber_no == "B00001")
-                     .values(outstanding=Decimal("1.00")))
+        conn.execute(
+            update(t.subscribers).where(t.subscribers.c.subscriber_no == "B00001").values(outstanding=Decimal("1.00"))
+        )
         conn.execute(update(t.bills).where(t.bills.c.bill_id == "B00002-2026-C1").values(paid=Decimal("0.01")))
         conn.execute(delete(t.payments).where(t.payments.c.payment_ref == "B00003-0"))
-        conn.execute(update(t.governorates).where(t.governorates.c.code == "SY-DY")
-                     .values(live_since=date(2020, 1, 1)))
+        conn.execute(update(t.governorates).where(t.governorates.c.code == "SY-DY").values(live_since=date(2020, 1, 1)))
     details = [f["detail"] for f in check_projections(app, None)]
     assert any(d.startswith("subscriber B00001: outstanding is Decimal('1.00')") for d in details)
     assert any(d.startswith("bill B00002-2026-C1: paid is Decimal('0.01')") for d in details)

@@ -30,4 +30,8 @@ def test_a_subscriber_is_billed_paid_and_cleared(database_url, make_ledger):
     assert app.payment("CBS", "TX1")["status"] == "cleared"
     balance = app.subscriber("DI-1")["balance"]
     assert (balance["billed"], balance["paid"], balance["cleared"], balance["outstanding"]) == (
-        Decimal("3200.00"), Decimal("1000.00"), Decimal("1000.00"), Decimal("2200.00"))
+        Decimal("3200.00"),
+        Decimal("1000.00"),
+        Decimal("1000.00"),
+        Decimal("2200.00"),
+    )

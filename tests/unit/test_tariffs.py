@@ -111,8 +111,13 @@ def test_in_force_picks_the_latest_version_that_has_started():
 
 @pytest.mark.parametrize(
     "category, kwh, unit",
-    [("hospital", 10, OLD), ("residential", -1, OLD), ("residential", 1.5, OLD), ("residential", True, OLD),
-     ("residential", 10, "USD")],
+    [
+        ("hospital", 10, OLD),
+        ("residential", -1, OLD),
+        ("residential", 1.5, OLD),
+        ("residential", True, OLD),
+        ("residential", 10, "USD"),
+    ],
 )
 def test_bad_category_consumption_or_unit_is_refused_as_invalid_input(category, kwh, unit):
     with pytest.raises(InvalidInput):
@@ -128,8 +133,10 @@ def test_a_period_straddling_a_price_change_is_prorated_by_days():
     # 20 days: 10 at T1 (100, 200 above 300) and 10 at T2 (double); 400 kWh and block limits split 200/200.
     bill = DOUBLING.price("residential", 400, date(2030, 1, 1), date(2030, 1, 20), OLD)
     assert bill.tariff_version == "T1+T2"
-    assert [(line["tariff_version"], line["from"], line["to"], line["block"], line["kwh"], line["amount"])
-            for line in bill.lines] == [
+    assert [
+        (line["tariff_version"], line["from"], line["to"], line["block"], line["kwh"], line["amount"])
+        for line in bill.lines
+    ] == [
         ("T1", "2030-01-01", "2030-01-10", "1-300", "150", "15000"),
         ("T1", "2030-01-01", "2030-01-10", "301+", "50", "10000"),
         ("T2", "2030-01-11", "2030-01-20", "1-300", "150", "30000"),
