@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 20
 ROLLOUT_CACHE_SECONDS = 2.0
+PING_AFTER_IDLE_SECONDS = 1.0
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -51,10 +52,14 @@ def utc_now() -> datetime:
 
 
 def harden_connections(datastore: Any) -> None:
-    """On a database server, test each pooled connection as it is checked out and replace it if the server dropped
-    it (a restart, a cut), so clients never see a stale one; and give up a connect after CONNECT_TIMEOUT_SECONDS
-    rather than minutes. eventsourcing-sqlalchemy takes no engine options, so the engine it built gets listeners
-    (SQLAlchemy's documented pessimistic disconnect handling; the same as `pool_pre_ping`)."""
+    """Replace pooled connections the server dropped (a restart, a cut) before clients see them.
+
+    A connection idle for PING_AFTER_IDLE_SECONDS is pinged as it is checked out; one used a moment ago is not
+    (a ping per checkout would double every read's round trips), and a read that meets a dropped connection is
+    repeated once (ledger/persistence.py). A connect gives up after CONNECT_TIMEOUT_SECONDS rather than minutes.
+    eventsourcing-sqlalchemy takes no engine options, so the engine it built gets listeners instead (SQLAlchemy's
+    documented pessimistic disconnect handling, as `pool_pre_ping`).
+    """
     engine = getattr(datastore, "engine", None)
     if engine is None or getattr(engine, "dialect", None) is None or engine.dialect.name != "postgresql":
         return
@@ -63,13 +68,19 @@ def harden_connections(datastore: Any) -> None:
         cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
 
     def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return  # in use a moment ago: a ping per checkout would double the round trips of every read
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise DisconnectionError("the database dropped a pooled connection") from error  # the pool reconnects
 
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
     event.listen(engine, "do_connect", connect_timeout)
     event.listen(engine, "checkout", ping)
+    event.listen(engine, "checkin", checked_in)
 
 
 class LedgerApplication(Application[Any]):

@@ -21,6 +21,7 @@ from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyProcessRecorder,
 )
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 
 class FastSelectEvents:
@@ -69,8 +70,16 @@ class FastSelectEvents:
         if transactions.get(None) is not None or datastore.access_lock is not None or datastore.engine is None:
             with self.transaction(commit=False) as session:  # type: ignore[attr-defined]
                 return session.connection().execute(statement, params).all()
-        with datastore.engine.connect() as connection:
-            return connection.execute(statement, params).all()
+        try:
+            with datastore.engine.connect() as connection:
+                return connection.execute(statement, params).all()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The server dropped this pooled connection (a restart, a cut); SQLAlchemy has now invalidated the whole
+            # pool, so reading again gets a fresh connection. A read is safe to repeat.
+            with datastore.engine.connect() as connection:
+                return connection.execute(statement, params).all()
 
 
 class LedgerAggregateRecorder(FastSelectEvents, SQLAlchemyAggregateRecorder):
