@@ -13,10 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import requests
 
 from api.dashboard.i18n import western
 from api.demo import demo_ledger, seed
+from tests.e2e.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -46,26 +45,6 @@ FLAGS = (
 WAIT_S = 30
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet
-            pass
-        time.sleep(0.2)
-    pytest.fail("gunicorn did not answer /healthz within 60 s")
-
-
 @pytest.fixture
 def server(tmp_path):
     url = f"sqlite:///{tmp_path}/demo.db"
@@ -84,7 +63,7 @@ def server(tmp_path):
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        wait_until_up(base, process)
         if requests.get(base + "/dashboard/login", timeout=10).status_code == 404:
             pytest.fail("create_app does not install the dashboard (api.dashboard.install)")
         yield base

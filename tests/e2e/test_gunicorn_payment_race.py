@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ import pytest
 import requests
 
 from ledger import LedgerApplication
+from tests.e2e.servers import free_port, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 TOKENS = "e2e-staff=staff,e2e-cbs=bank:CBS"
@@ -28,12 +27,6 @@ BANK = {"Authorization": "Bearer e2e-cbs"}
 STAFF = {"Authorization": "Bearer e2e-staff"}
 BILL_ID = "DI-1-2026-C5"
 THREADS = 16
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -51,7 +44,7 @@ def server(pg_url):
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        wait_until_up(base, process)
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
@@ -60,20 +53,6 @@ def server(pg_url):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_up(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or a worker still starting
-            pass
-        time.sleep(0.2)
-    pytest.fail("gunicorn did not answer /healthz within 60 s")
 
 
 def pay(base: str, ref: str, amount: str) -> tuple[str, int, dict]:

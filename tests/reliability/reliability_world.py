@@ -59,7 +59,7 @@ def bill_id(subscriber_no: str) -> str:
 
 
 def free_port() -> int:
-    from tests.e2e.test_gunicorn_payment_race import free_port as e2e_free_port
+    from tests.e2e.servers import free_port as e2e_free_port
 
     return e2e_free_port()
 
