@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 from tqdm import tqdm
 
 from ledger import governorate as gov
+from ledger.bulk import load_subscribers
 from ledger.cycles import Cycle
 from ledger.errors import BillAlreadyIssued, LedgerError, NothingToBill
 from ledger.subscriber import Subscriber
@@ -83,8 +84,9 @@ def _bill_batch(
     """Bill a batch in one transaction; if anyone else wrote to one of them meanwhile, bill them one by one."""
     today = app.today()
     billed = []
+    loaded = load_subscribers(app, numbers)
     for subscriber_no in numbers:
-        sub = app.load_subscriber(subscriber_no)
+        sub = loaded[subscriber_no]
         outcome = _decide(sub, cycle, app.tariffs, issued_on or today, today, failures)
         counts[outcome] += 1
         if outcome == "issued":
