@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +20,7 @@ import requests
 
 from api.dashboard.i18n import western
 from api.demo import demo_ledger, seed
-from tests.e2e.servers import free_port, wait_until_up
+from tests.e2e.servers import serving
 
 pytestmark = pytest.mark.slow
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -51,29 +48,10 @@ def server(tmp_path):
     ledger = demo_ledger(url)
     seed(ledger, subscribers=200, cycles=2, seed=3, progress=False)
     ledger.close()
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("ledger")), "serve", "--port", str(port), "--workers", "2"]
-    env = {
-        **os.environ,
-        "LEDGER_DATABASE_URL": url,
-        "LEDGER_TOKENS": TOKENS,
-        "LEDGER_SECRET_KEY": "e2e-dashboard-secret",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with serving(url, TOKENS, LEDGER_SECRET_KEY="e2e-dashboard-secret") as base:
         if requests.get(base + "/dashboard/login", timeout=10).status_code == 404:
             pytest.fail("create_app does not install the dashboard (api.dashboard.install)")
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

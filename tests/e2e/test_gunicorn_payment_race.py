@@ -6,20 +6,15 @@ answers 200 replays with the same body), and the bill is never paid beyond its a
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import requests
 
 from ledger import LedgerApplication
-from tests.e2e.servers import free_port, wait_until_up
+from tests.e2e.servers import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 TOKENS = "e2e-staff=staff,e2e-cbs=bank:CBS"
@@ -37,22 +32,8 @@ def server(pg_url):
     ledger.submit_reading("DI-1", 1400, datetime(2026, 10, 28, 9, tzinfo=UTC), "reader")
     ledger.issue_bill("DI-1", "2026-C5")  # 400 kWh: 3200.00
     ledger.close()
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("ledger")), "serve", "--port", str(port), "--workers", "2"]
-    env = {**os.environ, "LEDGER_DATABASE_URL": pg_url, "LEDGER_TOKENS": TOKENS}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with serving(pg_url, TOKENS) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def pay(base: str, ref: str, amount: str) -> tuple[str, int, dict]:

@@ -33,6 +33,7 @@ from sqlalchemy import create_engine, text
 from ledger import LedgerApplication
 from ledger.claims import PaymentClaim
 from ledger.subscriber import Subscriber
+from tests.e2e.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LEDGER_COMMAND = str(Path(sys.executable).with_name("ledger"))
@@ -56,12 +57,6 @@ def bill_id(subscriber_no: str) -> str:
 
 
 # -- the server ------------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    from tests.e2e.servers import free_port as e2e_free_port
-
-    return e2e_free_port()
 
 
 class Server:
