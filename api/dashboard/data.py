@@ -23,7 +23,7 @@ from ledger.errors import LedgerError
 from ledger.money import ZERO
 from projections import tables as t
 from projections.clearing import clearing_positions
-from projections.dashboards import arrears, collection_dashboard, ratio
+from projections.dashboards import arrears, bill_totals, collection_dashboard, no_bills, ratio
 from projections.queries import governorate_status
 
 TREND_CYCLES = 6
@@ -84,37 +84,9 @@ def trend(engine: Engine, f: Filters, known_cycles: list[str]) -> list[dict[str,
     wanted = [c for c in known_cycles if Cycle.parse(c) <= Cycle.parse(f.cycle)][-TREND_CYCLES:]
     b = t.bills
     where = [b.c.cycle.in_(wanted)] + ([b.c.governorate == f.governorate] if f.governorate else [])
-    query = (
-        select(
-            b.c.cycle,
-            func.count(),
-            func.sum(b.c.amount),
-            func.sum(b.c.adjusted),
-            func.sum(b.c.paid),
-            func.sum(b.c.cleared),
-            func.sum(b.c.outstanding),
-        )
-        .where(*where)
-        .group_by(b.c.cycle)
-    )
     with engine.connect() as conn:
-        found = {row[0]: row[1:] for row in conn.execute(query)}
-    rows = []
-    for name in wanted:
-        bills, billed, adjusted, paid, cleared, outstanding = found.get(name, (0, ZERO, ZERO, ZERO, ZERO, ZERO))
-        rows.append(
-            {
-                "cycle": name,
-                "bills": bills,
-                "billed": billed,
-                "adjusted": adjusted,
-                "paid": paid,
-                "cleared": cleared,
-                "outstanding": outstanding,
-                "collection_efficiency": ratio(paid, billed),
-            }
-        )
-    return rows
+        found = bill_totals(conn, b.c.cycle, *where)
+    return [{"cycle": name, **found.get(name, no_bills())} for name in wanted]
 
 
 def payment_shares(engine: Engine, f: Filters) -> dict[str, list[dict[str, Any]]]:
