@@ -24,6 +24,9 @@ from eventsourcing_sqlalchemy.recorders import (
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
 
+from ledger.connections import autocommit_engine
+from ledger.pg_append import Appender
+
 
 class FastSelectEvents:
     """`select_events` as one prepared Core SELECT on (originator_id, originator_version)."""
@@ -71,16 +74,21 @@ class FastSelectEvents:
         if transactions.get(None) is not None or datastore.access_lock is not None or datastore.engine is None:
             with self.transaction(commit=False) as session:  # type: ignore[attr-defined]
                 return session.connection().execute(statement, params).all()
+        # One SELECT sees one snapshot anyway: on PostgreSQL it runs in autocommit mode, saving BEGIN and ROLLBACK.
+        engine = autocommit_engine(datastore) if datastore.engine.dialect.name == "postgresql" else datastore.engine
         try:
-            with datastore.engine.connect() as connection:
-                return connection.execute(statement, params).all()
+            return _read_once(engine, statement, params)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             # The server dropped this pooled connection (a restart, a cut); SQLAlchemy has now invalidated the whole
             # pool, so reading again gets a fresh connection. A read is safe to repeat.
-            with datastore.engine.connect() as connection:
-                return connection.execute(statement, params).all()
+            return _read_once(engine, statement, params)
+
+
+def _read_once(engine: Any, statement: Any, params: dict[str, Any]) -> list[Any]:
+    with engine.connect() as connection:
+        return connection.execute(statement, params).all()
 
 
 class LedgerAggregateRecorder(FastSelectEvents, SQLAlchemyAggregateRecorder):
@@ -88,6 +96,32 @@ class LedgerAggregateRecorder(FastSelectEvents, SQLAlchemyAggregateRecorder):
 
 
 class LedgerApplicationRecorder(FastSelectEvents, SQLAlchemyApplicationRecorder):
+    _appender: Appender | None = None
+
+    def create_table(self) -> None:
+        super().create_table()
+        appender = self._postgres_appender()
+        if appender is not None:
+            appender.ensure_function()
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], *, session: Any = None, **kwargs: Any) -> Any:
+        """On PostgreSQL and outside any open transaction, append in one round trip (ledger/pg_append.py)."""
+        appender = self._postgres_appender()
+        if appender is None or session is not None or not stored_events or transactions.get(None) is not None:
+            return super().insert_events(stored_events, session=session, **kwargs)
+        return appender.append(stored_events)
+
+    def _postgres_appender(self) -> Appender | None:
+        engine = self.datastore.engine
+        if engine is None or engine.dialect.name != "postgresql":
+            return None
+        if self._appender is None:
+            self._appender = Appender(autocommit_engine(self.datastore), self._qualified_table(), self.channel_name)
+        return self._appender
+
+    def _qualified_table(self) -> str:
+        return self.events_table_name if self.schema_name is None else f"{self.schema_name}.{self.events_table_name}"
+
     def select_notifications(
         self,
         start: int | None,
@@ -129,7 +163,7 @@ class LedgerApplicationRecorder(FastSelectEvents, SQLAlchemyApplicationRecorder)
         engine = self.datastore.engine
         if engine is None or engine.dialect.name != "postgresql" or not stored_events:
             return super()._insert_stored_events(session, stored_events, **kwargs)
-        table = self.events_table_name if self.schema_name is None else f"{self.schema_name}.{self.events_table_name}"
+        table = self._qualified_table()
         rows = ", ".join(["(%s, %s, %s, %s)"] * len(stored_events))
         statement = (
             f"LOCK TABLE {table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; "
@@ -150,3 +184,10 @@ class Factory(SQLAlchemyFactory):
     aggregate_recorder_class = LedgerAggregateRecorder
     application_recorder_class = LedgerApplicationRecorder
     process_recorder_class = LedgerProcessRecorder
+
+    def close(self) -> None:
+        """Close the autocommit pool's connections (the library leaves its own engine to the garbage collector)."""
+        engine = getattr(self.datastore, "ledger_autocommit_engine", None)
+        if engine is not None:
+            engine.dispose()
+        super().close()

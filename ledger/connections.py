@@ -1,0 +1,59 @@
+"""Database connections: pooled connections that survive a server restart, and the autocommit pool.
+
+eventsourcing-sqlalchemy builds its engine itself and takes no engine options, so the engine it built gets
+listeners instead (SQLAlchemy's documented pessimistic disconnect handling, as `pool_pre_ping`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DisconnectionError
+
+PING_AFTER_IDLE_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def harden(engine: Any) -> None:
+    """Replace pooled connections the server dropped (a restart, a cut) before clients see them.
+
+    A connection idle for PING_AFTER_IDLE_SECONDS is pinged as it is checked out; one used a moment ago is not
+    (a ping per checkout would double every read's round trips), and a read that meets a dropped connection is
+    repeated once (ledger/persistence.py). A connect gives up after CONNECT_TIMEOUT_SECONDS rather than minutes.
+    """
+    if getattr(engine, "dialect", None) is None or engine.dialect.name != "postgresql":
+        return
+
+    def connect_timeout(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+
+    def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return  # in use a moment ago: a ping per checkout would double the round trips of every read
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the database dropped a pooled connection") from error  # the pool reconnects
+
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    event.listen(engine, "do_connect", connect_timeout)
+    event.listen(engine, "checkout", ping)
+    event.listen(engine, "checkin", checked_in)
+
+
+def autocommit_engine(datastore: Any) -> Any:
+    """A second pool, to the same PostgreSQL database, whose connections stay in autocommit mode.
+
+    Single-statement reads and the one-statement append (ledger/pg_append.py) need no BEGIN and no COMMIT, and
+    switching a pooled connection to autocommit and back on every checkout cost more than the statement.
+    """
+    engine = getattr(datastore, "ledger_autocommit_engine", None)
+    if engine is None:
+        engine = create_engine(datastore.engine.url, isolation_level="AUTOCOMMIT")
+        harden(engine)
+        datastore.ledger_autocommit_engine = engine
+    return engine
