@@ -18,13 +18,12 @@ from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
 
 from ledger import billing, history, settlements, views
 from ledger import governorate as gov
 from ledger.claims import PaymentClaim, payment_claim_id, payment_key
-from ledger.config import eventsourcing_env
+from ledger.config import aggregate_cache_size, eventsourcing_env
+from ledger.connections import harden
 from ledger.cycles import Cycle
 from ledger.errors import (
     ConcurrencyExhausted,
@@ -35,6 +34,7 @@ from ledger.errors import (
     UnknownPayment,
     UnknownSubscriber,
 )
+from ledger.latest import LatestStates
 from ledger.money import parse_amount
 from ledger.subscriber import Subscriber, subscriber_id
 from ledger.tariffs import TariffBook
@@ -43,44 +43,31 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 20
 ROLLOUT_CACHE_SECONDS = 2.0
-PING_AFTER_IDLE_SECONDS = 1.0
-CONNECT_TIMEOUT_SECONDS = 5
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def harden_connections(datastore: Any) -> None:
-    """Replace pooled connections the server dropped (a restart, a cut) before clients see them.
+class StaleDecision(Exception):
+    """A decision taken on cached state that nothing has proven current: to be taken again on stored state."""
 
-    A connection idle for PING_AFTER_IDLE_SECONDS is pinged as it is checked out; one used a moment ago is not
-    (a ping per checkout would double every read's round trips), and a read that meets a dropped connection is
-    repeated once (ledger/persistence.py). A connect gives up after CONNECT_TIMEOUT_SECONDS rather than minutes.
-    eventsourcing-sqlalchemy takes no engine options, so the engine it built gets listeners instead (SQLAlchemy's
-    documented pessimistic disconnect handling, as `pool_pre_ping`).
+
+def trusted(decide: Callable[[Subscriber], T], sub: Subscriber, latest: bool) -> T:
+    """`decide(sub)`, where only an outcome that records events is trusted from cached state (`latest=False`).
+
+    The save of those events proves the state was current. A rejection or a no-op proves nothing, since an event
+    recorded meanwhile by another process (a bill, a reading) may change the answer: it is decided again.
     """
-    engine = getattr(datastore, "engine", None)
-    if engine is None or getattr(engine, "dialect", None) is None or engine.dialect.name != "postgresql":
-        return
-
-    def connect_timeout(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-
-    def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE_SECONDS:
-            return  # in use a moment ago: a ping per checkout would double the round trips of every read
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            raise DisconnectionError("the database dropped a pooled connection") from error  # the pool reconnects
-
-    def checked_in(dbapi_connection: Any, record: Any) -> None:
-        record.info["checked_in"] = time.monotonic()
-
-    event.listen(engine, "do_connect", connect_timeout)
-    event.listen(engine, "checkout", ping)
-    event.listen(engine, "checkin", checked_in)
+    try:
+        result = decide(sub)
+    except LedgerError:
+        if latest:
+            raise
+        raise StaleDecision from None
+    if not latest and not sub.pending_events:
+        raise StaleDecision
+    return result
 
 
 class LedgerApplication(Application[Any]):
@@ -89,7 +76,10 @@ class LedgerApplication(Application[Any]):
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env={**eventsourcing_env(env), **(env or {})})
-        harden_connections(getattr(self.factory, "datastore", None))
+        datastore = getattr(self.factory, "datastore", None)
+        if getattr(datastore, "engine", None) is not None:
+            harden(datastore.engine)
+        self.subscribers = LatestStates(self.repository, aggregate_cache_size(env))
         self.clock = clock
         self._rollout_cache: dict[str, tuple[float, date | None]] = {}
         self.tariffs = TariffBook.load()
@@ -103,29 +93,54 @@ class LedgerApplication(Application[Any]):
     def current_cycle(self) -> str:
         return Cycle.containing(self.today()).name
 
-    def load_subscriber(self, subscriber_no: str) -> Subscriber:
+    def load_subscriber(self, subscriber_no: str, *, latest: bool = True) -> Subscriber:
+        """The subscriber as stored now; with `latest=False`, a copy of the state this process last saw, if any.
+
+        A command may decide on that copy without reading the store: saving its events proves the copy was current
+        (a newer event elsewhere takes the same version number and the save fails), see `deciding`.
+        """
+        sub_id = subscriber_id(subscriber_no)
+        seen = None if latest else self.subscribers.copy_of_seen(sub_id)
+        if seen is not None:
+            return seen
         try:
-            return self.repository.get(subscriber_id(subscriber_no))
+            return self.subscribers.load(sub_id)
         except AggregateNotFoundError:
             raise UnknownSubscriber(f"There is no subscriber {subscriber_no}.", subscriber_no=subscriber_no) from None
 
     def retrying(self, attempt: Callable[[], T]) -> T:
         """Run `attempt` (load, decide, save) again whenever another writer got to the same aggregate first."""
-        for _ in range(MAX_ATTEMPTS):
+        return self.deciding(lambda latest: attempt())
+
+    def deciding(self, attempt: Callable[[bool], T]) -> T:
+        """Run `attempt(latest)` until it commits: first on cached state (`latest=False`), then on stored state.
+
+        An attempt on cached state raises `StaleDecision` for any outcome its save did not prove current (a
+        rejection, or nothing to record); a conflict on save means another writer got there first. Both are
+        decided again on the latest state, so neither ever reaches the client.
+        """
+        for number in range(MAX_ATTEMPTS):
             try:
-                return attempt()
+                return attempt(number > 0)
+            except StaleDecision:
+                log.debug("decided on cached state without committing; deciding again on stored state")
             except IntegrityError:
                 log.debug("optimistic concurrency conflict; retrying")
         raise ConcurrencyExhausted("The account was changed by others too often in a row; try again.")
 
     def on_subscriber(self, subscriber_no: str, decide: Callable[[Subscriber], T]) -> T:
-        def attempt() -> T:
-            sub = self.load_subscriber(subscriber_no)
-            result = decide(sub)
-            self.save(sub)
+        def attempt(latest: bool) -> T:
+            sub = self.load_subscriber(subscriber_no, latest=latest)
+            result = trusted(decide, sub, latest)
+            self.save_subscriber(sub)
             return result
 
-        return self.retrying(attempt)
+        return self.deciding(attempt)
+
+    def save_subscriber(self, sub: Subscriber, *others: Any) -> None:
+        """Save, then keep the saved state as this process's latest copy for the next command's first attempt."""
+        self.save(sub, *others)
+        self.subscribers.remember(sub)
 
     # -- governorates ---------------------------------------------------------------------------------------------
 
@@ -292,27 +307,23 @@ class LedgerApplication(Application[Any]):
             "fee": None if fee is None else parse_amount(fee, field="fee"),
         }
 
-        attempts = 0
-
-        def attempt() -> tuple[dict[str, Any], bool]:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:  # only a collision can mean another subscriber holds the reference
+        def attempt(latest: bool) -> tuple[dict[str, Any], bool]:
+            if latest:  # only a collision can mean another subscriber holds the reference
                 self._check_claim(key, subscriber_no, payment_ref)
-            sub = self.load_subscriber(subscriber_no)
+            sub = self.load_subscriber(subscriber_no, latest=latest)
             live_since = self.e_payment_live_since(sub.governorate)
             try:
-                created = sub.receive_payment(payment, live_since, self.clock())
+                created = trusted(lambda s: s.receive_payment(payment, live_since, self.clock()), sub, latest)
             except LedgerError:
                 # A reference another subscriber holds is a conflict first, whatever else is wrong with the payment.
                 self._check_claim(key, subscriber_no, payment_ref)
                 raise
             if created:
-                self.save(sub, PaymentClaim.claim(key, subscriber_no))
+                self.save_subscriber(sub, PaymentClaim.claim(key, subscriber_no))
             # A replay answers with the original answer, even if the payment has cleared since.
             return views.received_payment_view(sub, sub.payments[key]), created
 
-        return self.retrying(attempt)
+        return self.deciding(attempt)
 
     def _check_claim(self, key: str, subscriber_no: str, payment_ref: str) -> None:
         claimed_by = self._claimant(key)

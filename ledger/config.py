@@ -22,12 +22,18 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
 
 def eventsourcing_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The settings `eventsourcing` reads, derived from ours."""
-    source = os.environ if env is None else {**os.environ, **env}
     return {
         "PERSISTENCE_MODULE": "ledger.persistence:Factory",
         "SQLALCHEMY_URL": database_url(env),
         "CREATE_TABLE": "y",
-        # Cached aggregates are fast-forwarded from the store on every load, so a cache never serves stale state;
-        # it saves the snapshot read and the replay of old events.
-        "AGGREGATE_CACHE_MAXSIZE": source.get("LEDGER_AGGREGATE_CACHE", "10000"),
     }
+
+
+def aggregate_cache_size(env: Mapping[str, str] | None = None) -> int:
+    """How many subscribers each process keeps in memory (`LEDGER_AGGREGATE_CACHE`, 0 for none): see ledger/latest.py.
+
+    Loads still read every newer event from the store, so a cache never serves stale state; it saves the snapshot
+    read and the replay of old events.
+    """
+    source = os.environ if env is None else {**os.environ, **env}
+    return max(int(source.get("LEDGER_AGGREGATE_CACHE") or "10000"), 0)
