@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger import subscriber_rules as rules
 from ledger.actors import current_actor
+from ledger.copying import copy_aggregate
 from ledger.errors import (
     AdjustmentTooLarge,
     InvalidInput,
@@ -289,6 +290,10 @@ class Subscriber(Aggregate):
         return True
 
     # -- queries --------------------------------------------------------------------------------------------------
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Subscriber:
+        """Loads and commands copy state all the time; see ledger/copying.py."""
+        return copy_aggregate(self)
 
     def bill(self, bill_id: str) -> dict[str, Any]:
         try:
