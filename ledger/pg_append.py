@@ -26,12 +26,15 @@ from eventsourcing.persistence import StoredEvent
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[], states bytea[])
 RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+DECLARE
+    i integer;
 BEGIN
     LOCK TABLE {table} IN EXCLUSIVE MODE;
-    IF EXISTS (SELECT 1 FROM {table} AS stored JOIN unnest(ids, versions) AS new (id, version)
-               ON stored.originator_id = new.id AND stored.originator_version = new.version) THEN
-        RAISE unique_violation USING MESSAGE = 'an event with this aggregate id and version is already stored';
-    END IF;
+    FOR i IN 1 .. array_length(ids, 1) LOOP
+        IF EXISTS (SELECT 1 FROM {table} WHERE originator_id = ids[i] AND originator_version = versions[i]) THEN
+            RAISE unique_violation USING MESSAGE = 'an event with this aggregate id and version is already stored';
+        END IF;
+    END LOOP;
     PERFORM pg_notify('{channel}', '');
     RETURN QUERY INSERT INTO {table} (originator_id, originator_version, topic, state)
         SELECT * FROM unnest(ids, versions, topics, states) RETURNING id;
