@@ -307,8 +307,15 @@ class LedgerApplication(Application[Any]):
             "fee": None if fee is None else parse_amount(fee, field="fee"),
         }
 
+        attempts = 0
+
         def attempt(latest: bool) -> tuple[dict[str, Any], bool]:
-            if latest:  # only a collision can mean another subscriber holds the reference
+            nonlocal attempts
+            attempts += 1
+            # A first collision is most likely a stale cached state (another process wrote since): deciding again on
+            # stored state settles that. Colliding again, on stored state, may mean another subscriber holds the
+            # reference: only then is the claim read.
+            if attempts > 2:
                 self._check_claim(key, subscriber_no, payment_ref)
             sub = self.load_subscriber(subscriber_no, latest=latest)
             live_since = self.e_payment_live_since(sub.governorate)
