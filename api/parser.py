@@ -15,6 +15,7 @@ from typing import Any
 
 import flask
 import flask_smorest
+import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
 
@@ -43,6 +44,21 @@ class JsonOnlyParser(FlaskParser):
     """
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": "raise", "querystring": "raise"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, ma.Schema] = {}
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> ma.Schema:
+        """One instance per schema class: webargs built a new one (deep-copying every field) for each request.
+
+        A marshmallow schema holds no per-load state, so one instance serves every request and thread.
+        """
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            if argmap not in self._schemas:
+                self._schemas[argmap] = argmap()
+            return self._schemas[argmap]
+        return super()._get_schema(argmap, req)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not core.is_json(req.mimetype):
