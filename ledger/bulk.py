@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import and_, or_, select
 
+from ledger.connections import autocommit_engine
 from ledger.subscriber import Subscriber, subscriber_id
 
 
@@ -45,14 +46,33 @@ def load_subscribers(app: Any, numbers: Iterable[str]) -> dict[str, Subscriber]:
     if not by_id:
         return {}
     snapshots = _latest_snapshots(app, list(by_id))
-    table = app.recorder.events_record_cls.__table__
-    after = [
-        and_(table.c.originator_id == oid, table.c.originator_version > (snapshots[oid][1] if oid in snapshots else 0))
-        for oid in by_id
-    ]
+    after = {oid: snapshots[oid][1] if oid in snapshots else 0 for oid in by_id}
     found: dict[UUID, Any] = {
         oid: app.mapper.to_domain_event(_stored(row)).mutate(None) for oid, row in snapshots.items()
     }
-    for row in _rows(app.recorder, or_(*after)):
+    for row in _events_after(app.recorder, after):
         found[row[0]] = app.mapper.to_domain_event(_stored(row)).mutate(found.get(row[0]))
     return {by_id[oid]: aggregate for oid, aggregate in found.items()}
+
+
+def _events_after(recorder: Any, after: dict[UUID, int]) -> list[Any]:
+    """Each aggregate's events after the given version, ordered by aggregate and version.
+
+    On PostgreSQL one statement joins the event table with the (id, version) pairs as arrays: SQLAlchemy took
+    longer to build and compile a 200-branch OR than the server took to answer it.
+    """
+    engine = recorder.datastore.engine
+    if engine.dialect.name != "postgresql":
+        table = recorder.events_record_cls.__table__
+        version, originator = table.c.originator_version, table.c.originator_id
+        return _rows(recorder, or_(*[and_(originator == oid, version > v) for oid, v in after.items()]))
+    table = recorder._qualified_table()
+    statement = (
+        f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {table} AS e "
+        "JOIN unnest(%s::uuid[], %s::bigint[]) AS wanted (id, after) "
+        "ON e.originator_id = wanted.id AND e.originator_version > wanted.after "
+        "ORDER BY e.originator_id, e.originator_version"
+    )
+    with autocommit_engine(recorder.datastore).connect() as connection:
+        ids, versions = [str(oid) for oid in after], list(after.values())
+        return [(UUID(str(row[0])), *row[1:]) for row in connection.exec_driver_sql(statement, (ids, versions))]
