@@ -43,6 +43,9 @@ class TariffVersion:
     blocks: dict[str, tuple[Block, ...]]
 
 
+PRICE_MEMO_SIZE = 20_000
+
+
 @dataclass(frozen=True)
 class PricedBill:
     lines: list[dict]
@@ -120,6 +123,7 @@ class TariffBook:
         for v in ordered:
             _check_version(v)
         self.versions = ordered
+        self._priced: dict[tuple, PricedBill] = {}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> TariffBook:
@@ -143,7 +147,21 @@ class TariffBook:
         return current[-1]
 
     def price(self, category: str, kwh: int, period_start: date, period_end: date, bill_unit: str) -> PricedBill:
-        """Price `kwh` consumed over the inclusive days [period_start, period_end], stated in `bill_unit`."""
+        """Price `kwh` consumed over the inclusive days [period_start, period_end], stated in `bill_unit`.
+
+        A pure function of its arguments (the book never changes), so a billing run, where a whole governorate
+        shares one period, prices each distinct consumption once; every caller gets lines of its own.
+        """
+        key = (category, kwh, period_start, period_end, bill_unit)
+        priced = self._priced.get(key)
+        if priced is None:
+            priced = self._price(*key)
+            if len(self._priced) >= PRICE_MEMO_SIZE:
+                self._priced.clear()
+            self._priced[key] = priced
+        return PricedBill([dict(line) for line in priced.lines], priced.amount, priced.unit, priced.tariff_version)
+
+    def _price(self, category: str, kwh: int, period_start: date, period_end: date, bill_unit: str) -> PricedBill:
         if category not in CATEGORIES:
             raise InvalidInput(f"Unknown tariff category {category!r}; use one of {', '.join(CATEGORIES)}.")
         if isinstance(kwh, bool) or not isinstance(kwh, int) or kwh < 0:

@@ -195,3 +195,23 @@ def test_price_is_monotone_in_kwh_lines_sum_to_amount_and_nothing_is_a_float(boo
         assert all(isinstance(value, str) for line in result.lines for value in line.values())
         assert sum((Decimal(line["kwh"]) for line in result.lines), Decimal(0)) == (kwh if result is bill else kwh + 1)
     json.dumps(bill.lines)
+
+
+@given(
+    kwh=st.integers(min_value=0, max_value=5000),
+    start=st.dates(min_value=date(2025, 11, 1), max_value=date(2027, 1, 1)),
+    days=st.integers(min_value=0, max_value=120),
+    category=st.sampled_from(CATEGORIES),
+    unit=st.sampled_from(UNITS),
+)
+@settings(max_examples=40)
+def test_a_remembered_price_equals_a_fresh_one_and_its_lines_are_the_callers_own(kwh, start, days, category, unit):
+    book = TariffBook.load()  # a book that has priced nothing yet
+    end = start + timedelta(days=days)
+    first = book.price(category, kwh, start, end, unit)
+    first.lines.append({"tampered": "yes"})
+    for line in first.lines:
+        line["amount"] = "0"
+    again = book.price(category, kwh, start, end, unit)
+    assert again == TariffBook.load().price(category, kwh, start, end, unit)
+    assert {"tampered": "yes"} not in again.lines
