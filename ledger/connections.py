@@ -22,12 +22,16 @@ def harden(engine: Any) -> None:
     A connection idle for PING_AFTER_IDLE_SECONDS is pinged as it is checked out; one used a moment ago is not
     (a ping per checkout would double every read's round trips), and a read that meets a dropped connection is
     repeated once (ledger/persistence.py). A connect gives up after CONNECT_TIMEOUT_SECONDS rather than minutes.
+    Sessions run without JIT compilation.
     """
     if getattr(engine, "dialect", None) is None or engine.dialect.name != "postgresql":
         return
 
-    def connect_timeout(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    def connect_params(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
         cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+        # JIT compilation pays off for long analytic queries, which the ledger does not run; on its short ones it
+        # cost more than the statement (a fresh, unanalysed table inflates estimates past `jit_above_cost`).
+        cparams.setdefault("options", "-c jit=off")
 
     def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE_SECONDS:
@@ -40,7 +44,7 @@ def harden(engine: Any) -> None:
     def checked_in(dbapi_connection: Any, record: Any) -> None:
         record.info["checked_in"] = time.monotonic()
 
-    event.listen(engine, "do_connect", connect_timeout)
+    event.listen(engine, "do_connect", connect_params)
     event.listen(engine, "checkout", ping)
     event.listen(engine, "checkin", checked_in)
 
