@@ -153,12 +153,19 @@ def verify_command(extra_checks: Iterable[audit.Check] = ()) -> click.Command:
     @click.option("--digest", metavar="HEX@POSITION", help="A digest kept from `ledger digest` or /v1/audit/digest.")
     @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
     @click.option("--progress/--no-progress", default=True, help="Show a progress bar on stderr.")
+    @click.option(
+        "--workers",
+        default=2,
+        show_default=True,
+        type=click.IntRange(1, 2),
+        help="2: the invariant pass of a large ledger runs in a second process beside the chain walk.",
+    )
     @click.pass_context
-    def command(ctx: click.Context, digest: str | None, as_json: bool, progress: bool) -> None:
+    def command(ctx: click.Context, digest: str | None, as_json: bool, progress: bool, workers: int) -> None:
         """Verify the hash chain, its checkpoints, the given digest and the invariants; exit 1 on any fault."""
         app = open_ledger()
         try:
-            report = audit.verify(app, digest=digest, progress=progress, extra_checks=checks)
+            report = audit.verify(app, digest=digest, progress=progress, extra_checks=checks, workers=workers)
         except audit.InvalidDigest as error:
             raise click.BadParameter(error.detail, param_hint="--digest") from None
         finally:

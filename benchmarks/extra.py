@@ -36,7 +36,7 @@ def rebuild_rate(db: Scratch) -> float:
 def verify_rate(db: Scratch) -> float:
     app = ledger_app(db)
     started = time.perf_counter()
-    report = audit.verify(app)
+    report = audit.verify(app, workers=2)
     rate = report["events"] / (time.perf_counter() - started)
     assert report["ok"], report["faults"][:3]
     app.close()

@@ -42,6 +42,7 @@ from ledger.audit_chain import (
     stream_rows,
 )
 from ledger.audit_invariants import check_invariants
+from ledger.audit_parallel import start_invariants
 from ledger.audit_walk import Anchor, ChainAudit, Faults
 from ledger.errors import InvalidInput, NotFound
 
@@ -146,8 +147,12 @@ def verify(
     position: int | None = None,
     progress: bool = False,
     extra_checks: Iterable[Check] = (),
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Re-read and check every stored event; a report dict whose `ok` is False when anything is wrong."""
+    """Re-read and check every stored event; a report dict whose `ok` is False when anything is wrong.
+
+    With `workers` of 2 or more, a large ledger's invariant pass runs in a second process (ledger/audit_parallel.py).
+    """
     anchor = parse_anchor(digest, position)
     started = datetime.now(UTC)
     table = digests_table(app)
@@ -156,10 +161,16 @@ def verify(
     faults = Faults()
     checkpoints = stream_checkpoints(app, table, upto=sealed.position) if sealed else iter(())
     audit = ChainAudit(checkpoints, faults, anchor)
+    elsewhere = start_invariants(app, upto, workers)
     for row in _progress(stream_rows(app, upto=upto), progress, "chain", upto):
         audit.feed(row.position, content_bytes(row))
     audit.finish(upto)
-    invariants = check_invariants(app, upto, faults.add, _bar(progress, "invariants"))
+    if elsewhere is None:
+        invariants = check_invariants(app, upto, faults.add, _bar(progress, "invariants"))
+    else:
+        invariants, found = elsewhere.result()
+        for finding in found:
+            faults.add(*finding)
     _run_extra_checks(app, upto, faults, extra_checks)
     return _report(audit, faults, anchor, invariants, sealed, started)
 

@@ -219,3 +219,19 @@ def test_whatever_the_commands_accept_keeps_every_invariant_verify_checks(shared
         account.run(kind, n)
     report = verify(shared_app)
     assert report["ok"], report["faults"]
+
+
+def test_the_invariant_pass_in_a_second_process_reports_exactly_what_the_first_would(app, monkeypatch):
+    from ledger import audit_parallel
+
+    position = record(app, "DI-1", "PaymentReceived", **payment("CBS:X9", "5000.00"))
+    here = verify(app)
+    monkeypatch.setattr(audit_parallel, "PARALLEL_FROM_EVENTS", 1)
+    started = []
+    real_start = audit_parallel.start_invariants
+    monkeypatch.setattr("ledger.audit.start_invariants", lambda *a: started.append(real_start(*a)) or started[-1])
+    elsewhere = verify(app, workers=2)
+    assert started and started[0] is not None, "the invariant pass did not run in a second process"
+    assert (position, "overpayment") in kinds(elsewhere)
+    for key in ("ok", "faults", "invariants", "events", "digest"):
+        assert elsewhere[key] == here[key], key
