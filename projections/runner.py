@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
+from ledger.connections import harden
 from projections import apply, tracking
 from projections.locking import WriterLock
 from projections.tables import READ_MODELS, create_tables, metadata
@@ -31,6 +32,7 @@ from projections.workingset import WorkingSet
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
+REBUILD_BATCH_SIZE = 5000  # a rebuild reads the whole log: bigger transactions, fewer statements per event
 REPORT_EVERY_S = 30.0
 
 
@@ -38,8 +40,15 @@ def writer_engine(app: Any) -> Engine:
     """An engine for the runner's writes on the ledger's own database.
 
     On a SQLite file every write transaction starts with `BEGIN IMMEDIATE`, so it takes the database's write lock
-    before it reads and cannot fail half-way on a snapshot another writer has moved on from.
+    before it reads and cannot fail half-way on a snapshot another writer has moved on from. On PostgreSQL the
+    runner has a pool of its own whose many-row UPDATEs and DELETEs go in pages (psycopg2's `execute_batch`)
+    rather than one round trip per row, which is what a batch's flush of changed rows mostly is.
     """
+    engine: Engine = app.recorder.datastore.engine
+    if engine.dialect.name == "postgresql":
+        own = create_engine(engine.url, executemany_mode="values_plus_batch")
+        harden(own)
+        return own
     return sqlite_engine(app, "BEGIN IMMEDIATE")
 
 
@@ -107,12 +116,13 @@ class ProjectionRunner:
 
     # -- work -----------------------------------------------------------------------------------------------------
 
-    def run_batch(self) -> int:
+    def run_batch(self, size: int | None = None) -> int:
         """Apply the next batch of notifications; returns how many were read (0 when caught up)."""
         if not self.lock.held:
             raise RuntimeError("a projection runner writes only while it holds the writer lock (use .locked())")
         start = self.position()
-        notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+        size = size or self.batch_size
+        notifications = self.app.recorder.select_notifications(start, size, inclusive_of_start=False)
         if not notifications:
             return 0
         events = self._decode(notifications)
@@ -127,17 +137,20 @@ class ProjectionRunner:
     def _decode(self, notifications: list[Notification]) -> list[Any]:
         return [self.app.mapper.to_domain_event(n) for n in notifications if apply.is_projected(n.topic)]
 
-    def catch_up(self, progress: bool = False, should_stop: Callable[[], bool] = lambda: False) -> int:
+    def catch_up(
+        self, progress: bool = False, should_stop: Callable[[], bool] = lambda: False, batch_size: int | None = None
+    ) -> int:
         """Run batches until the log is exhausted; returns the number of notifications read."""
         done = 0
         reported = time.monotonic()
+        size = batch_size or self.batch_size
         with self._progress_bar(progress) as bar:
             while not should_stop():
                 before = self.position()
-                read = self.run_batch()
+                read = self.run_batch(size)
                 done += read
                 bar.update(self.position() - before)
-                if read < self.batch_size:
+                if read < size:
                     break
                 if time.monotonic() - reported > REPORT_EVERY_S:
                     log.info("projected up to notification %d (%d read so far)", self.position(), done)
@@ -162,7 +175,7 @@ class ProjectionRunner:
             tracking.reset(conn, self.name)
         self._position = 0
         log.info("read models emptied; replaying the ledger from position 0")
-        return self.catch_up(progress=progress)
+        return self.catch_up(progress=progress, batch_size=max(self.batch_size, REBUILD_BATCH_SIZE))
 
     @contextmanager
     def _progress_bar(self, progress: bool) -> Iterator[Any]:
