@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import baselines, extra, ledger_scenarios, naive
+from benchmarks import baselines, extra, ledger_scenarios, memory, naive, scaling
 from benchmarks.databases import scratch
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -54,7 +54,34 @@ def run_backend(backend: str, scale: int) -> dict[str, dict[str, Any]]:
         results["replay_10000_events_no_snapshot"] = _scenario(replay["without_snapshot_ms"], "ms")
         results["replay_10000_events_from_snapshot"] = _scenario(replay["from_snapshot_ms"], "ms")
         results.update(extra.scenarios(db, scale, read_decode=read, raw1=raw1))
+    if backend == "postgres":
+        results.update(flat_costs(scale))
     return {f"{backend}.{name}": value for name, value in results.items()}
+
+
+def flat_costs(scale: int) -> dict[str, dict[str, Any]]:
+    """Load and balance costs as history grows, and peak memory of billing and rebuild at two sizes (PostgreSQL).
+
+    Sizes at --scale 1: balance at 10,000 and 1,000,000 subscribers; memory at 1,000 and 10,000 subscribers
+    (--scale 10 gives the issue's 10,000 and 100,000).
+    """
+    results: dict[str, dict[str, Any]] = {}
+    with scratch("postgres") as db:
+        loads = scaling.load_cost(db)
+    results["load_10_events"] = _scenario(loads["load_10_events_ms"], "ms")
+    results["load_1000_events"] = _scenario(
+        loads["load_1000_events_ms"], "ms", load_10_events=loads["load_10_events_ms"]
+    )
+    with scratch("postgres") as db:
+        balances = scaling.balance_cost(db, 10_000, 1_000_000)
+    for source in ("from_events", "read_model"):
+        small_ms, large_ms = balances[f"balance_{source}_10000_ms"], balances[f"balance_{source}_1000000_ms"]
+        results[f"balance_{source}_10000_subscribers"] = _scenario(small_ms, "ms")
+        results[f"balance_{source}_1000000_subscribers"] = _scenario(large_ms, "ms", at_10000=small_ms)
+    small, large = 1000 * scale, 10_000 * scale
+    for name, job in memory.peak_rss("postgres", (small, large)).items():
+        results[f"peak_rss_{name}"] = _scenario(job["peak_rss_mib"], "MiB")
+    return results
 
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
