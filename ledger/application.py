@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from ledger import batch as batching
 from ledger import billing, history, settlements, views
 from ledger import governorate as gov
 from ledger.claims import PaymentClaim, payment_claim_id, payment_key
@@ -100,6 +101,9 @@ class LedgerApplication(Application[Any]):
         (a newer event elsewhere takes the same version number and the save fails), see `deciding`.
         """
         sub_id = subscriber_id(subscriber_no)
+        batch = batching.current.get()
+        if batch is not None and batch.get(sub_id) is not None:
+            return batch.get(sub_id)
         seen = None if latest else self.subscribers.copy_of_seen(sub_id)
         if seen is not None:
             return seen
@@ -140,7 +144,36 @@ class LedgerApplication(Application[Any]):
     def save_subscriber(self, sub: Subscriber, *others: Any) -> None:
         """Save, then keep the saved state as this process's latest copy for the next command's first attempt."""
         self.save(sub, *others)
-        self.subscribers.remember(sub)
+        if batching.current.get() is None:  # a batch goes on changing its aggregates: never cache them
+            self.subscribers.remember(sub)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save now, or inside `batch()` keep the aggregates for the batch's one transaction."""
+        batch = batching.current.get()
+        if batch is None:
+            return super().save(*objs, **kwargs)
+        batch.collect(objs)
+        return []
+
+    def get_aggregate(self, aggregate_id: Any) -> Any:
+        """An aggregate as the current batch holds it, else as stored. Raises AggregateNotFoundError."""
+        batch = batching.current.get()
+        held = None if batch is None else batch.get(aggregate_id)
+        return held if held is not None else self.repository.get(aggregate_id)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run many commands, then save everything they decided in ONE transaction (ledger/batch.py)."""
+        if batching.current.get() is not None:
+            raise RuntimeError("batches do not nest")
+        batch = batching.Batch()
+        token = batching.current.set(batch)
+        try:
+            yield
+        finally:
+            batching.current.reset(token)
+        if batch.aggregates:
+            super().save(*batch.aggregates.values())
 
     # -- governorates ---------------------------------------------------------------------------------------------
 
@@ -342,7 +375,7 @@ class LedgerApplication(Application[Any]):
 
     def _claimant(self, key: str) -> str | None:
         try:
-            return self.repository.get(payment_claim_id(key)).subscriber_no
+            return self.get_aggregate(payment_claim_id(key)).subscriber_no
         except AggregateNotFoundError:
             return None
 

@@ -61,7 +61,7 @@ def _rows(payment_refs: list[Any]) -> list[tuple[str, Decimal | None]]:
 
 def _existing(app: Any, bank: str, settlement_ref: str) -> Settlement | None:
     try:
-        return app.repository.get(settlement_id(bank, settlement_ref))
+        return app.get_aggregate(settlement_id(bank, settlement_ref))
     except AggregateNotFoundError:
         return None
 
