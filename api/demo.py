@@ -6,10 +6,12 @@ days later), payments through every bank and channel (some partial, some never m
 settlements for most payments, and a few reversals before and after clearing. Consumption is per bi-monthly cycle
 in kWh; money is in new pounds (SYP).
 
-Two settings make seeding fast, both for the demo's own ledger only: it caches aggregates without re-reading them
+Subscribers are seeded CHUNK at a time inside `LedgerApplication.batch()`: the same commands, refused for the
+same reasons, but each chunk's events saved in one transaction, with the chunk's settlements. Two more settings
+make seeding fast, both for the demo's own ledger only: it caches aggregates without re-reading them
 (`AGGREGATE_CACHE_FASTFORWARD=n`), which is safe only because the demo is the sole writer while it runs (do not seed
 a database that a server is writing to); and on SQLite it commits with `synchronous=NORMAL` (WAL), so a power cut
-during seeding may lose the last few demo transactions but never corrupts the file. The served ledger keeps full
+during seeding may lose the last few demo chunks but never corrupts the file. The served ledger keeps full
 durability.
 """
 
@@ -97,6 +99,7 @@ BUSINESS = ("Bakery", "Pharmacy", "Workshop", "Grocery", "Clinic", "School", "Mi
 FIRST_NO = 100001
 ISSUE_DELAY = timedelta(days=5)
 SETTLEMENT_LAG = timedelta(days=1)
+CHUNK = 1000  # subscribers seeded per batch: one transaction each (LedgerApplication.batch)
 
 
 @dataclass
@@ -149,10 +152,15 @@ def seed(
     live = {g["code"]: date.fromisoformat(g["live_since"]) for g in app.governorates() if g["e_payment"] == "live"}
     weights = {code: w for code, w in GOVERNORATE_WEIGHTS.items() if code in live}
     result = Seeded()
-    with acting_as("cli:demo", "cli"):
-        for i in tqdm(range(subscribers), desc="subscribers", unit="sub", disable=not progress):
-            _seed_subscriber(app, rng, FIRST_NO + i, weights, live, recent_cycles(now.date(), cycles), now, result)
-        _settle(app, rng, now, result, progress)
+    cycles_seeded = recent_cycles(now.date(), cycles)
+    bar = tqdm(total=subscribers, desc="subscribers", unit="sub", disable=not progress)
+    with acting_as("cli:demo", "cli"), bar:
+        for chunk, first in enumerate(range(0, subscribers, CHUNK), start=1):
+            with app.batch():
+                for i in range(first, min(first + CHUNK, subscribers)):
+                    _seed_subscriber(app, rng, FIRST_NO + i, weights, live, cycles_seeded, now, result)
+                    bar.update(1)
+                _settle(app, rng, now, result, chunk)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -250,17 +258,20 @@ def _pay(
     result.buckets[(bank, paid_at.date())].append(entry)
 
 
-def _settle(app: LedgerApplication, rng: random.Random, now: datetime, result: Seeded, progress: bool) -> None:
-    """Each bank settles each business day's payments the next day; the last two days are not settled yet."""
-    for (bank, day), entries in tqdm(
-        sorted(result.buckets.items()), desc="settlements", unit="stl", disable=not progress
-    ):
+def _settle(app: LedgerApplication, rng: random.Random, now: datetime, result: Seeded, chunk: int) -> None:
+    """Each bank settles each business day's payments the next day; the last two days are not settled yet.
+
+    The payments of each chunk of subscribers are settled with the chunk, in its batch: a bank's day is then
+    cleared by one settlement file per chunk (reference BANK-DATE-CHUNK), as banks that send several files a day do.
+    """
+    for (bank, day), entries in sorted(result.buckets.items()):
         if day + SETTLEMENT_LAG >= now.date() - timedelta(days=1) or rng.random() < 0.03:
             continue
         total = sum((e["amount"] for e in entries), Decimal(0))
-        app.settle(bank, f"{bank}-{day.isoformat()}", day, [e["ref"] for e in entries], total)
+        app.settle(bank, f"{bank}-{day.isoformat()}-{chunk:04d}", day, [e["ref"] for e in entries], total)
         result.settlements += 1
         for entry in entries:
             if entry["reverse_after"]:
                 app.reverse_payment(bank, entry["ref"], "Chargeback after settlement")
                 result.reversals += 1
+    result.buckets.clear()

@@ -56,7 +56,9 @@ def test_the_demo_pays_through_every_bank_and_channel_and_settles_most_payments(
     try:
         seeded = seed(app, subscribers=150, cycles=3, seed=5, progress=False)
         assert seeded is not None and seeded.settlements and seeded.payments > 150
-        payments = [app.payment(bank, e["ref"]) for (bank, _), entries in seeded.buckets.items() for e in entries]
+        keys = [key for no in _subscribers(app) for key in app.load_subscriber(no).payments]
+        payments = [app.payment(*key.split(":", 1)) for key in keys]
+        assert len(payments) == seeded.payments
         assert {p["bank"] for p in payments} == {"CBS", "REB", "HUB"}
         assert {p["channel"] for p in payments} == {"web", "app", "branch", "hub"}
         statuses = Counter(p["status"] for p in payments)
