@@ -20,32 +20,23 @@ from eventsourcing.utils import get_topic
 from tqdm import tqdm
 
 from ledger import governorate as gov
-from ledger.bulk import load_subscribers
+from ledger.bulk import load_subscribers, notification_pages
 from ledger.cycles import Cycle
 from ledger.errors import BillAlreadyIssued, LedgerError, NothingToBill
 from ledger.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 PAGE = 1000
-WINDOW = 20_000  # log positions read per query for registrations
 BATCH = 200  # bills saved per transaction
 
 
 def registrations(app: Any) -> Iterator[tuple[str, str]]:
-    """(subscriber_no, governorate) of every subscriber registered when the run starts, in registration order.
-
-    The log is read in windows of WINDOW positions: a query for "the next PAGE registrations after P" let the
-    planner read every event after P and sort them, once per page, which grew with the square of the log.
-    """
-    topic = get_topic(Subscriber.Registered)
-    position, last = 0, app.recorder.max_notification_id() or 0
-    while position < last:
-        stop = min(position + WINDOW, last)
-        page = app.recorder.select_notifications(position, PAGE, stop=stop, topics=[topic], inclusive_of_start=False)
+    """(subscriber_no, governorate) of every subscriber registered when the run starts, in registration order."""
+    last = app.recorder.max_notification_id() or 0
+    for page in notification_pages(app, get_topic(Subscriber.Registered), last, PAGE):
         for notification in page:
             event = app.mapper.to_domain_event(notification)
             yield event.subscriber_no, event.governorate
-        position = page[-1].id if len(page) == PAGE else stop
 
 
 def run_billing(

@@ -7,7 +7,7 @@ stays optimistic: a subscriber changed by someone else after this read collides 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -78,3 +78,30 @@ def _events_after(recorder: Any, after: dict[UUID, int]) -> list[Any]:
     with autocommit_engine(recorder.datastore).connect() as connection:
         ids, versions = [str(oid) for oid in after], list(after.values())
         return [(UUID(str(row[0])), *row[1:]) for row in connection.exec_driver_sql(statement, (ids, versions))]
+
+
+def aggregates_at(app: Any, ids: list[UUID], position: int) -> dict[UUID, Any]:
+    """Each aggregate as its events up to notification `position` leave it, replayed from events alone (one SELECT
+    for the whole list); aggregates with no event by then are left out."""
+    if not ids:
+        return {}
+    table = app.recorder.events_record_cls.__table__
+    found: dict[UUID, Any] = {}
+    for row in _rows(app.recorder, and_(table.c.originator_id.in_(ids), table.c.id <= position)):
+        found[row[0]] = app.mapper.to_domain_event(_stored(row)).mutate(found.get(row[0]))
+    return found
+
+
+def notification_pages(app: Any, topic: str, upto: int, page: int = 1000, window: int = 20_000) -> Iterator[list[Any]]:
+    """The notifications of one topic up to position `upto`, in order, a page at a time.
+
+    The log is read in windows of `window` positions: asking for "the next `page` of this topic after P" let the
+    planner read and sort every event after P, once per page, which grew with the square of the log.
+    """
+    position = 0
+    while position < upto:
+        stop = min(position + window, upto)
+        found = app.recorder.select_notifications(position, page, stop=stop, topics=[topic], inclusive_of_start=False)
+        if found:
+            yield found
+        position = found[-1].id if len(found) == page else stop

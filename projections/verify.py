@@ -20,6 +20,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 
 from ledger import views
+from ledger.bulk import aggregates_at, notification_pages
 from ledger.governorate import Governorate
 from ledger.subscriber import Subscriber
 from projections import tables as t
@@ -100,7 +101,8 @@ def _check_subscriber(
 
 
 def _check_page(app: Any, conn: Connection, ids: list[UUID], position: int) -> Faults:
-    subs = [s for s in (aggregate_at(app, i, position) for i in ids) if s is not None]
+    replayed = aggregates_at(app, ids, position)
+    subs = [replayed[i] for i in ids if i in replayed]
     nos = [s.subscriber_no for s in subs]
     rows = _rows(conn, t.subscribers, lambda r: r["subscriber_no"], nos)
     bills = _rows(conn, t.bills, lambda r: r["bill_id"], nos)
@@ -114,14 +116,8 @@ def _check_page(app: Any, conn: Connection, ids: list[UUID], position: int) -> F
 
 
 def _registered(app: Any, position: int) -> Iterator[list[UUID]]:
-    topic, start = get_topic(Subscriber.Registered), 0
-    while True:
-        page = app.recorder.select_notifications(start, PAGE, stop=position, topics=[topic], inclusive_of_start=False)
-        if page:
-            yield [n.originator_id for n in page]
-        if len(page) < PAGE:
-            return
-        start = page[-1].id
+    for page in notification_pages(app, get_topic(Subscriber.Registered), position, PAGE):
+        yield [n.originator_id for n in page]
 
 
 def _check_governorates(app: Any, conn: Connection, position: int) -> Faults:
