@@ -161,8 +161,18 @@ def seed(
                     _seed_subscriber(app, rng, FIRST_NO + i, weights, live, cycles_seeded, now, result)
                     bar.update(1)
                 _settle(app, rng, now, result, chunk)
+    _analyze(app)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _analyze(app: LedgerApplication) -> None:
+    """Refresh the planner's statistics after a bulk load: with those of an empty table, PostgreSQL may plan a
+    scan of the whole event table for a lookup of one subscriber (autovacuum would catch up only later)."""
+    engine = cast(Any, app.recorder).datastore.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
 def _already_seeded(app: LedgerApplication) -> bool:
