@@ -37,6 +37,7 @@ from ledger.errors import (
 )
 from ledger.latest import LatestStates
 from ledger.money import parse_amount
+from ledger.repository import LedgerProcessingEvent, LedgerRepository, project_events
 from ledger.subscriber import Subscriber, subscriber_id
 from ledger.tariffs import TariffBook
 
@@ -74,6 +75,7 @@ def trusted(decide: Callable[[Subscriber], T], sub: Subscriber, latest: bool) ->
 class LedgerApplication(Application[Any]):
     name = "Ledger"
     snapshotting_intervals = {Subscriber: 50}
+    snapshotting_projectors = {Subscriber: project_events}
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env={**eventsourcing_env(env), **(env or {})})
@@ -87,6 +89,18 @@ class LedgerApplication(Application[Any]):
         self.ensure_governorates()
 
     # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def construct_repository(self) -> LedgerRepository:
+        """The library's repository with the ledger's projector (ledger/repository.py), configured as the library's."""
+        library = super().construct_repository()
+        return LedgerRepository(
+            event_store=library.event_store,
+            snapshot_store=library.snapshot_store,
+            cache_maxsize=None if library.cache is None else getattr(library.cache, "maxsize", 0),
+            fastforward=library.fastforward,
+            fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=library.deepcopy_from_cache,
+        )
 
     def today(self) -> date:
         return self.clock().date()
@@ -148,12 +162,20 @@ class LedgerApplication(Application[Any]):
             self.subscribers.remember(sub)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save now, or inside `batch()` keep the aggregates for the batch's one transaction."""
+        """Save now, or inside `batch()` keep the aggregates for the batch's one transaction.
+
+        The steps of the library's `save`, with the ledger's processing event (ledger/repository.py).
+        """
         batch = batching.current.get()
-        if batch is None:
-            return super().save(*objs, **kwargs)
-        batch.collect(objs)
-        return []
+        if batch is not None:
+            batch.collect(objs)
+            return []
+        processing_event = LedgerProcessingEvent()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def get_aggregate(self, aggregate_id: Any) -> Any:
         """An aggregate as the current batch holds it, else as stored. Raises AggregateNotFoundError."""
@@ -173,7 +195,7 @@ class LedgerApplication(Application[Any]):
         finally:
             batching.current.reset(token)
         if batch.aggregates:
-            super().save(*batch.aggregates.values())
+            self.save(*batch.aggregates.values())
 
     # -- governorates ---------------------------------------------------------------------------------------------
 

@@ -63,3 +63,22 @@ def registered(tmp_path_factory):
         app.enrol(f"DI-{n}", "CBS", "****0001")
     yield app, get_topic(Subscriber.Registered)
     app.close()
+
+
+def test_the_ledgers_projector_replays_exactly_as_the_librarys(app_with_history):
+    from eventsourcing.application import project_aggregate
+
+    app, no = app_with_history
+    ours = app.repository.get(subscriber_id(no))
+    library = app.repository.get(subscriber_id(no), projector_func=project_aggregate)
+    assert (ours.version, ours.__dict__) == (library.version, library.__dict__) and ours.version > 50
+
+
+@pytest.fixture
+def app_with_history(sqlite_url, make_ledger):
+    app = make_ledger(sqlite_url)
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    app.register_subscriber("DI-1", "SY-DI", "residential", "M-1", 0, "Subscriber")
+    for n in range(70):
+        app.submit_reading("DI-1", n + 1, first + timedelta(hours=n), "reader")
+    return app, "DI-1"
