@@ -8,6 +8,8 @@ on every run.
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,9 @@ def demo_template(tmp_path_factory) -> Path:
     side = ReadSide(ledger)
     side.ensure_fresh()  # each copy starts with its read models caught up
     side.close()
-    ledger.close()  # the last connection checkpoints the WAL into the file
+    ledger.close()
+    with closing(sqlite3.connect(path)) as conn:  # move everything from the WAL into the file that is copied
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 
