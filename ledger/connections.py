@@ -29,9 +29,18 @@ def harden(engine: Any) -> None:
 
     def connect_params(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
         cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-        # JIT compilation pays off for long analytic queries, which the ledger does not run; on its short ones it
-        # cost more than the statement (a fresh, unanalysed table inflates estimates past `jit_above_cost`).
-        cparams.setdefault("options", "-c jit=off")
+
+    def without_jit(dbapi_connection: Any, record: Any) -> None:
+        """JIT compilation pays off for long analytic queries, which the ledger does not run; on its short ones it
+        cost more than the statement (a fresh, unanalysed table inflates estimates past `jit_above_cost`). Set once
+        per new connection, as a statement rather than a startup option, which connection poolers may refuse."""
+        with dbapi_connection.cursor() as cursor:
+            try:
+                cursor.execute("SET jit = off")
+            except engine.dialect.loaded_dbapi.Error:  # a server without JIT (before PostgreSQL 11)
+                dbapi_connection.rollback()
+                return
+        dbapi_connection.commit()
 
     def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE_SECONDS:
@@ -45,8 +54,10 @@ def harden(engine: Any) -> None:
         record.info["checked_in"] = time.monotonic()
 
     event.listen(engine, "do_connect", connect_params)
+    event.listen(engine, "connect", without_jit)
     event.listen(engine, "checkout", ping)
     event.listen(engine, "checkin", checked_in)
+    engine.dispose()  # connections opened before (creating the tables) reconnect with the settings above
 
 
 def autocommit_engine(datastore: Any) -> Any:
