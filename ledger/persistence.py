@@ -1,11 +1,11 @@
-"""The ledger's persistence: eventsourcing-sqlalchemy, with one hot path made cheaper.
+"""The ledger's persistence: eventsourcing-sqlalchemy, with its hot paths made cheaper.
 
-Loading an aggregate reads its events through `select_events`. The library builds an ORM query for every call;
-here the same SELECT is a SQLAlchemy Core statement built once per recorder and executed on the session's
-connection, with the same filters, order, limit and results. Everything else (inserts under the table lock,
-notifications, tracking) is the library's own. `LEDGER_DATABASE_URL` selects this factory via
-`PERSISTENCE_MODULE=ledger.persistence:Factory`; the library's recorder test cases run against it in the test suite.
-"""
+Loading an aggregate reads its events through `select_events`, and rebuilds, audits and billing runs read the log
+through `select_notifications`: the library builds an ORM query (and an ORM object per row) for each; here the same
+SELECTs are SQLAlchemy Core statements, with the same filters, order, limit and results. On PostgreSQL, events are
+appended by one server-side function (ledger/pg_append.py). Tracking and snapshots are the library's own.
+`LEDGER_DATABASE_URL` selects this factory via `PERSISTENCE_MODULE=ledger.persistence:Factory`; the library's
+recorder test cases run against it in the test suite."""
 
 from __future__ import annotations
 
@@ -105,7 +105,8 @@ class LedgerApplicationRecorder(FastSelectEvents, SQLAlchemyApplicationRecorder)
             appender.ensure_function()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], *, session: Any = None, **kwargs: Any) -> Any:
-        """On PostgreSQL and outside any open transaction, append in one round trip (ledger/pg_append.py)."""
+        """On PostgreSQL and outside any open transaction, append in one autocommit round trip (ledger/pg_append.py);
+        inside one, through `_insert_stored_events`."""
         appender = self._postgres_appender()
         if appender is None or session is not None or not stored_events or transactions.get(None) is not None:
             return super().insert_events(stored_events, session=session, **kwargs)
@@ -154,26 +155,12 @@ class LedgerApplicationRecorder(FastSelectEvents, SQLAlchemyApplicationRecorder)
         ]
 
     def _insert_stored_events(self, session: Any, stored_events: Any, **kwargs: Any) -> Any:
-        """On PostgreSQL, take the table lock, queue the NOTIFY and insert every row in ONE round trip.
-
-        The library sends the same three statements one by one while the EXCLUSIVE lock is held; sending them
-        together keeps its guarantees (commit order equals notification order) and shortens the time the lock is
-        held by two round trips, which is what bounds the rate of concurrent writers.
-        """
-        engine = self.datastore.engine
-        if engine is None or engine.dialect.name != "postgresql" or not stored_events:
+        """Inside a session's transaction on PostgreSQL, the same append function, run on the session's connection:
+        it commits with the session, under the same lock and checks."""
+        appender = self._postgres_appender()
+        if appender is None or not stored_events:
             return super()._insert_stored_events(session, stored_events, **kwargs)
-        table = self._qualified_table()
-        rows = ", ".join(["(%s, %s, %s, %s)"] * len(stored_events))
-        statement = (
-            f"LOCK TABLE {table} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}; "
-            f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES {rows} RETURNING id"
-        )
-        params: list[Any] = []
-        for event in stored_events:
-            params += [str(event.originator_id), event.originator_version, event.topic, event.state]
-        result = session.connection().exec_driver_sql(statement, tuple(params))
-        return [row[0] for row in result]
+        return [row[0] for row in session.connection().exec_driver_sql(*appender.call(stored_events))]
 
 
 class LedgerProcessRecorder(FastSelectEvents, SQLAlchemyProcessRecorder):

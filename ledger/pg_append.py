@@ -104,12 +104,8 @@ class Appender:
                     connection.exec_driver_sql("SELECT pg_advisory_unlock(hashtext(%s))", (self.function,))
             self._ready = True
 
-    def append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Insert the events atomically and return their notification ids, in order.
-
-        Runs on a raw connection of the autocommit pool: this is the hottest statement of the ledger, and
-        SQLAlchemy's statement handling cost about as much as the round trip.
-        """
+    def call(self, stored_events: Sequence[StoredEvent]) -> tuple[str, tuple[list[Any], ...]]:
+        """The statement and parameters that append `stored_events` (creating the function first if need be)."""
         self.ensure_function()
         params = (
             [str(event.originator_id) for event in stored_events],
@@ -117,7 +113,15 @@ class Appender:
             [event.topic for event in stored_events],
             [bytes(event.state) for event in stored_events],
         )
-        statement = f"SELECT * FROM {self.function}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+        return f"SELECT * FROM {self.function}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])", params
+
+    def append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert the events atomically and return their notification ids, in order.
+
+        Runs on a raw connection of the autocommit pool: this is the hottest statement of the ledger, and
+        SQLAlchemy's statement handling cost about as much as the round trip.
+        """
+        statement, params = self.call(stored_events)
         try:
             with translated_errors():
                 connection = self.engine.raw_connection()
