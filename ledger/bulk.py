@@ -50,9 +50,15 @@ def load_subscribers(app: Any, numbers: Iterable[str]) -> dict[str, Subscriber]:
     found: dict[UUID, Any] = {
         oid: app.mapper.to_domain_event(_stored(row)).mutate(None) for oid, row in snapshots.items()
     }
-    for row in _events_after(app.recorder, after):
-        found[row[0]] = app.mapper.to_domain_event(_stored(row)).mutate(found.get(row[0]))
+    found = _replay(app, _events_after(app.recorder, after), found)
     return {by_id[oid]: aggregate for oid, aggregate in found.items()}
+
+
+def _replay(app: Any, rows: Iterable[Any], found: dict[UUID, Any]) -> dict[UUID, Any]:
+    """Apply each row's event to its aggregate in `found` (rows ordered by aggregate and version)."""
+    for row in rows:
+        found[row[0]] = app.mapper.to_domain_event(_stored(row)).mutate(found.get(row[0]))
+    return found
 
 
 def _events_after(recorder: Any, after: dict[UUID, int]) -> list[Any]:
@@ -75,9 +81,7 @@ def _events_after(recorder: Any, after: dict[UUID, int]) -> list[Any]:
         "WHERE originator_id = wanted.id AND originator_version > wanted.after OFFSET 0) AS e "
         "ORDER BY e.originator_id, e.originator_version"
     )
-    with autocommit_engine(recorder.datastore).connect() as connection:
-        ids, versions = [str(oid) for oid in after], list(after.values())
-        return [(UUID(str(row[0])), *row[1:]) for row in connection.exec_driver_sql(statement, (ids, versions))]
+    return _pg_rows(recorder, statement, ([str(oid) for oid in after], list(after.values())))
 
 
 def aggregates_at(app: Any, ids: list[UUID], position: int) -> dict[UUID, Any]:
@@ -85,10 +89,7 @@ def aggregates_at(app: Any, ids: list[UUID], position: int) -> dict[UUID, Any]:
     for the whole list); aggregates with no event by then are left out."""
     if not ids:
         return {}
-    found: dict[UUID, Any] = {}
-    for row in _events_upto(app.recorder, ids, position):
-        found[row[0]] = app.mapper.to_domain_event(_stored(row)).mutate(found.get(row[0]))
-    return found
+    return _replay(app, _events_upto(app.recorder, ids, position), {})
 
 
 def _events_upto(recorder: Any, ids: list[UUID], position: int) -> list[Any]:
@@ -107,9 +108,13 @@ def _events_upto(recorder: Any, ids: list[UUID], position: int) -> list[Any]:
         "WHERE originator_id = wanted.id OFFSET 0) AS e "
         "WHERE e.id <= %s ORDER BY e.originator_id, e.originator_version"
     )
+    return _pg_rows(recorder, statement, ([str(i) for i in ids], position))
+
+
+def _pg_rows(recorder: Any, statement: str, params: tuple[Any, ...]) -> list[Any]:
+    """(originator_id as UUID, version, topic, state) rows of one statement on the autocommit pool."""
     with autocommit_engine(recorder.datastore).connect() as connection:
-        rows = connection.exec_driver_sql(statement, ([str(i) for i in ids], position))
-        return [(UUID(str(row[0])), *row[1:]) for row in rows]
+        return [(UUID(str(row[0])), *row[1:]) for row in connection.exec_driver_sql(statement, params)]
 
 
 def notification_pages(app: Any, topic: str, upto: int, page: int = 1000, window: int = 20_000) -> Iterator[list[Any]]:

@@ -54,18 +54,6 @@ def snapshot(app: Any) -> Iterator[Connection]:
             engine.dispose()
 
 
-def aggregate_at(app: Any, aggregate_id: UUID, position: int) -> Any:
-    """The aggregate as its events up to notification `position` leave it (None if it did not exist yet)."""
-    events = app.recorder.events_record_cls.__table__
-    with app.recorder.datastore.engine.connect() as conn:
-        version = conn.execute(
-            select(func.max(events.c.originator_version)).where(
-                events.c.originator_id == aggregate_id, events.c.id <= position
-            )
-        ).scalar_one_or_none()
-    return None if version is None else app.repository.get(aggregate_id, version=version)
-
-
 Faults = Iterator[dict[str, Any]]
 
 
@@ -123,8 +111,10 @@ def _registered(app: Any, position: int) -> Iterator[list[UUID]]:
 def _check_governorates(app: Any, conn: Connection, position: int) -> Faults:
     rows = {r["governorate_id"]: dict(r) for r in conn.execute(select(t.governorates)).mappings()}
     topic = get_topic(Governorate.Listed)
-    for n in app.recorder.select_notifications(0, 1000, stop=position, topics=[topic], inclusive_of_start=False):
-        governorate = aggregate_at(app, n.originator_id, position)
+    listed = app.recorder.select_notifications(0, 1000, stop=position, topics=[topic], inclusive_of_start=False)
+    replayed = aggregates_at(app, [n.originator_id for n in listed], position)
+    for n in listed:
+        governorate = replayed[n.originator_id]
         row = rows.get(str(n.originator_id))
         live_since = None if row is None or row["live_since"] is None else row["live_since"].isoformat()
         if row is None or live_since != governorate.live_since:
