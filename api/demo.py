@@ -7,12 +7,9 @@ settlements for most payments, and a few reversals before and after clearing. Co
 in kWh; money is in new pounds (SYP).
 
 Subscribers are seeded CHUNK at a time inside `LedgerApplication.batch()`: the same commands, refused for the
-same reasons, but each chunk's events saved in one transaction, with the chunk's settlements. Two more settings
-make seeding fast, both for the demo's own ledger only: it caches aggregates without re-reading them
-(`AGGREGATE_CACHE_FASTFORWARD=n`), which is safe only because the demo is the sole writer while it runs (do not seed
-a database that a server is writing to); and on SQLite it commits with `synchronous=NORMAL` (WAL), so a power cut
-during seeding may lose the last few demo chunks but never corrupts the file. The served ledger keeps full
-durability.
+same reasons, but each chunk's events saved in one transaction, with the chunk's settlements; a chunk that collides
+with another writer fails whole. On SQLite the demo commits with `synchronous=NORMAL` (WAL), so a power cut during
+seeding may lose the last demo chunk but never corrupts the file. The served ledger keeps full durability.
 """
 
 from __future__ import annotations
@@ -114,13 +111,7 @@ class Seeded:
 
 
 def demo_ledger(database_url: str) -> LedgerApplication:
-    app = LedgerApplication(
-        env={
-            "LEDGER_DATABASE_URL": database_url,
-            "AGGREGATE_CACHE_MAXSIZE": "20000",
-            "AGGREGATE_CACHE_FASTFORWARD": "n",
-        }
-    )
+    app = LedgerApplication(env={"LEDGER_DATABASE_URL": database_url})
     engine = cast(Any, app.recorder).datastore.engine  # eventsourcing-sqlalchemy's recorder
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _relaxed_sync)
