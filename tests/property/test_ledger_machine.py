@@ -639,9 +639,9 @@ def aggregate_state(sub: Any, today: date) -> dict[str, Any]:
 def run_machine(url: str, examples: int, steps: int) -> None:
     apps = [
         LedgerApplication(env={"LEDGER_DATABASE_URL": url, **extra}, clock=LedgerMachine.clock)
-        for extra in ({}, {"AGGREGATE_CACHE_MAXSIZE": ""})
+        for extra in ({}, {"LEDGER_AGGREGATE_CACHE": "0"})
     ]
-    assert apps[1].repository.cache is None, "the other application must load from the store every time"
+    assert apps[1].subscribers.cache is None, "the other application must load from the store every time"
     machine = type("Machine", (LedgerMachine,), {"app": apps[0], "other": apps[1]})
     try:
         run_state_machine_as_test(machine, settings=settings(max_examples=examples, stateful_step_count=steps))
