@@ -7,6 +7,7 @@ on a SQLite file and on PostgreSQL.
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 import pytest
 from eventsourcing.tests.persistence import AggregateRecorderTestCase, ApplicationRecorderTestCase
@@ -40,14 +41,22 @@ class Postgres:
         super().tearDown()  # type: ignore[misc]
 
 
+def prepared(recorder: Any) -> Any:
+    """Tables created and, on SQLite, WAL mode switched on before any test thread starts, as a LedgerApplication
+    does while it starts. Left to the first transaction, the library switches it while ten test threads are already
+    writing, and the switch can fail with "database is locked" on a loaded machine."""
+    recorder.create_table()
+    recorder.datastore.init_sqlite_wal_mode()
+    return recorder
+
+
 class AggregateCases(AggregateRecorderTestCase):
     __test__ = False  # collected only through the concrete classes below, which say where the database is
 
     def create_recorder(self) -> LedgerAggregateRecorder:
         self.datastore = SQLAlchemyDatastore(url=self.url)
         recorder = LedgerAggregateRecorder(self.datastore, events_table_name="stored_events")
-        recorder.create_table()
-        return recorder
+        return prepared(recorder)
 
 
 class ApplicationCases(ApplicationRecorderTestCase):
@@ -56,8 +65,7 @@ class ApplicationCases(ApplicationRecorderTestCase):
     def create_recorder(self) -> LedgerApplicationRecorder:
         self.datastore = SQLAlchemyDatastore(url=self.url)
         recorder = LedgerApplicationRecorder(self.datastore, events_table_name="stored_events")
-        recorder.create_table()
-        return recorder
+        return prepared(recorder)
 
     def test_concurrent_throughput(self) -> None:
         pytest.skip("a throughput measurement, not a behaviour: see benchmarks/")
