@@ -7,13 +7,15 @@ instead of thousands. Money in the dicts is `Decimal` in new pounds, instants ar
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from projections import tables as t
+from projections.copying import copy_rows
 
 Row = dict[str, Any]
 CHUNK = 400  # keys per IN (...) list: well inside SQLite's limit on bound parameters
@@ -21,6 +23,26 @@ CHUNK = 400  # keys per IN (...) list: well inside SQLite's limit on bound param
 
 class ProjectionError(RuntimeError):
     """The events contradict the read models (an unknown bill, payment or subscriber): stop rather than guess."""
+
+
+def chunks(conn: Connection, keys: Sequence[Hashable]) -> Iterator[Sequence[Hashable]]:
+    """The keys in lists of CHUNK on SQLite (its limit on bound parameters); on PostgreSQL all at once, as arrays."""
+    size = len(keys) if conn.dialect.name == "postgresql" else CHUNK
+    for start in range(0, len(keys), max(size, 1)):
+        yield keys[start : start + size]
+
+
+def key_in(conn: Connection, columns: list[Any], keys: Sequence[Hashable]) -> Any:
+    """`columns` IN `keys`; a key is a value for one column, else a tuple.
+
+    On PostgreSQL the keys go as one array per column, unnested: a plan that is the same for any number of keys,
+    where a list of composite literals is planned as hundreds of OR-ed index probes.
+    """
+    if conn.dialect.name != "postgresql":
+        return columns[0].in_(keys) if len(columns) == 1 else tuple_(*columns).in_(keys)
+    values = [list(keys)] if len(columns) == 1 else [list(part) for part in zip(*keys, strict=True)]
+    arrays = [func.unnest(literal(v, ARRAY(c.type))) for c, v in zip(columns, values, strict=True)]
+    return tuple_(*columns).in_(select(*arrays)) if len(columns) > 1 else columns[0].in_(select(*arrays))
 
 
 class TableRows:
@@ -38,19 +60,14 @@ class TableRows:
 
     def load(self, conn: Connection, keys: Iterable[Hashable]) -> None:
         missing = [k for k in set(keys) if k not in self.rows]
-        for start in range(0, len(missing), CHUNK):
-            chunk = missing[start : start + CHUNK]
-            for found in conn.execute(select(self.table).where(self._key_in(chunk))).mappings():
+        columns = [self.table.c[name] for name in self.pk]
+        for chunk in chunks(conn, missing):
+            for found in conn.execute(select(self.table).where(key_in(conn, columns, chunk))).mappings():
                 row = dict(found)
                 self.rows[self.key_of(row)] = row
                 self.in_db.add(self.key_of(row))
             for key in chunk:
                 self.rows.setdefault(key, None)
-
-    def _key_in(self, keys: list[Hashable]) -> Any:
-        if len(self.pk) == 1:
-            return self.table.c[self.pk[0]].in_(keys)
-        return tuple_(*(self.table.c[name] for name in self.pk)).in_(keys)
 
     def get(self, conn: Connection, key: Hashable) -> Row | None:
         if key not in self.rows:
@@ -77,7 +94,9 @@ class TableRows:
         deletes = [k for k, row in current if row is None and k in self.in_db]
         if deletes:
             conn.execute(delete(self.table).where(self._pk_match()), [self._pk_params(k) for k in deletes])
-        if inserts:
+        if inserts and conn.dialect.name == "postgresql":
+            copy_rows(conn, self.table, inserts)
+        elif inserts:
             conn.execute(insert(self.table), inserts)
         if updates:
             values: dict[str, Any] = {c.name: bindparam(c.name) for c in self.table.columns if c.name not in self.pk}
@@ -113,12 +132,10 @@ class WorkingSet:
 
     def load_subscribers_by_id(self, ids: Iterable[str]) -> None:
         missing = [i for i in set(ids) if i not in self.subscriber_no_by_id]
-        for start in range(0, len(missing), CHUNK):
-            chunk = missing[start : start + CHUNK]
+        s = t.subscribers
+        for chunk in chunks(self.conn, missing):
             found = self.conn.execute(
-                select(t.subscribers.c.subscriber_no, t.subscribers.c.subscriber_id).where(
-                    t.subscribers.c.subscriber_id.in_(chunk)
-                )
+                select(s.c.subscriber_no, s.c.subscriber_id).where(key_in(self.conn, [s.c.subscriber_id], chunk))
             )
             for subscriber_no, subscriber_id in found:
                 self.subscriber_no_by_id[subscriber_id] = subscriber_no

@@ -1,0 +1,71 @@
+"""New read-model rows written with PostgreSQL's COPY: a rebuild inserts millions of rows, and COPY takes them
+several times faster than multi-row INSERTs (no statement to build, plan or bind per row).
+
+Every value goes through its column's own bind processing first (`Money` refuses a float or a third decimal place,
+`UtcDateTime` turns an instant into naive UTC) and missing values take the column's default, exactly as an
+`insert()` of the same rows would, so both paths store the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Column, Table
+from sqlalchemy.engine import Connection, Dialect
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+MISSING = object()
+
+
+def copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts by column name) into `table` with one COPY, inside `conn`'s transaction."""
+    fields = [_fields(column, conn.dialect, rows) for column in table.columns]
+    buffer = io.StringIO()
+    buffer.writelines("\t".join(line) + "\n" for line in zip(*fields, strict=True))
+    buffer.seek(0)
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(column.name) for column in table.columns)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {quote(table.name)} ({names}) FROM STDIN", buffer)
+    finally:
+        cursor.close()
+
+
+def _fields(column: Column[Any], dialect: Dialect, rows: list[dict[str, Any]]) -> list[str]:
+    """One column's values in every row as COPY fields: its bind processing, then COPY's text format."""
+    default = _default(column)
+    values = [row.get(column.name, default) for row in rows]
+    if any(value is MISSING for value in values):
+        raise KeyError(f"{column} has no value and no default")
+    # The dialect's implementation binds as a statement would: the type's own bind_processor falls back to a
+    # generic NUMERIC that hands psycopg2 a float (1234567890123456.78 would be stored as ...456.80).
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is not None:
+        values = [None if value is None else process(value) for value in values]
+    return ["\\N" if value is None else _FORMATS.get(type(value), _escaped)(value) for value in values]
+
+
+def _default(column: Column[Any]) -> Any:
+    if column.default is None:
+        return None if column.nullable else MISSING
+    if not column.default.is_scalar:
+        raise TypeError(f"{column} has a default COPY cannot apply")
+    return cast(Any, column.default).arg
+
+
+def _escaped(value: Any) -> str:
+    return str(value).translate(_ESCAPES)
+
+
+_FORMATS: dict[type, Callable[[Any], str]] = {
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    Decimal: str,
+    datetime: lambda value: value.isoformat(" "),
+    date: date.isoformat,
+}
