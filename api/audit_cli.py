@@ -157,8 +157,9 @@ def verify_command(extra_checks: Iterable[audit.Check] = ()) -> click.Command:
         "--workers",
         default=2,
         show_default=True,
-        type=click.IntRange(1, 2),
-        help="2: the invariant pass of a large ledger runs in a second process beside the chain walk.",
+        type=click.IntRange(1, 64),
+        help="2 or more: the invariant pass of a large ledger is split by subscriber over this many processes, "
+        "beside the chain walk.",
     )
     @click.pass_context
     def command(ctx: click.Context, digest: str | None, as_json: bool, progress: bool, workers: int) -> None:

@@ -151,7 +151,8 @@ def verify(
 ) -> dict[str, Any]:
     """Re-read and check every stored event; a report dict whose `ok` is False when anything is wrong.
 
-    With `workers` of 2 or more, a large ledger's invariant pass runs in a second process (ledger/audit_parallel.py).
+    With `workers` of 2 or more, a large ledger's invariant pass runs in that many other processes, split by
+    subscriber (ledger/audit_parallel.py).
     """
     anchor = parse_anchor(digest, position)
     started = datetime.now(UTC)

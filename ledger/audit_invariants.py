@@ -28,18 +28,25 @@ from ledger.money import ZERO, to_new
 from ledger.subscriber import Subscriber, subscriber_id
 
 AddFault = Callable[[int | None, str, str], None]
+IdRange = tuple[UUID | None, UUID | None]
 SUBSCRIBER_TOPICS = get_topic(Subscriber).split(":")[0] + ":%"
 CLAIM_BATCH = 500
 
 
-def stream_by_subscriber(app: Any, upto: int | None, batch: int = BATCH) -> Iterator[Row]:
-    """Every subscriber event with position <= upto, ordered by (subscriber, version)."""
+def stream_by_subscriber(app: Any, upto: int | None, batch: int = BATCH, ids: IdRange = (None, None)) -> Iterator[Row]:
+    """Every subscriber event with position <= upto, ordered by (subscriber, version); only subscribers whose
+    aggregate id is in `ids` (lowest included, first excluded; None: unbounded)."""
     table = events_table(app)
     key = tuple_(table.c.originator_id, table.c.originator_version)
     columns = raw_columns(table)
+    within = [table.c.topic.like(SUBSCRIBER_TOPICS)]
+    if ids[0] is not None:
+        within.append(table.c.originator_id >= ids[0])
+    if ids[1] is not None:
+        within.append(table.c.originator_id < ids[1])
     last: tuple[UUID, int] | None = None
     while True:
-        query = select(*columns).where(table.c.topic.like(SUBSCRIBER_TOPICS))
+        query = select(*columns).where(*within)
         query = query.order_by(table.c.originator_id, table.c.originator_version).limit(batch)
         if upto is not None:
             query = query.where(table.c.id <= upto)
@@ -237,12 +244,15 @@ class ClaimCheck:
         return found
 
 
-def check_invariants(app: Any, upto: int | None, add: AddFault, bar: Any = None) -> dict[str, int]:
-    """Stream every subscriber's events and report each broken invariant through `add`; returns counts."""
+def check_invariants(
+    app: Any, upto: int | None, add: AddFault, bar: Any = None, ids: IdRange = (None, None)
+) -> dict[str, int]:
+    """Stream every subscriber's events (those with ids in `ids`) and report each broken invariant through `add`;
+    returns counts."""
     claims = ClaimCheck(app, upto, add)
     counts = {"subscribers": 0, "events": 0}
     account: Account | None = None
-    for row in stream_by_subscriber(app, upto):
+    for row in stream_by_subscriber(app, upto, ids=ids):
         if account is None or account.originator_id != row.originator_id:
             account = Account(row.originator_id, add, claims)
             counts["subscribers"] += 1

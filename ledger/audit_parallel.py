@@ -1,10 +1,14 @@
-"""The invariant pass of `ledger verify` in a second process, while the first walks the hash chain.
+"""The invariant pass of `ledger verify` in other processes, while the first walks the hash chain.
 
-The two passes read the whole event table independently and are bound by Python, not by the database, so on a
-machine with two cores or more they take as long as the longer one instead of as long as both. The second process
-is `python -m ledger.audit_parallel` (a plain subprocess, so the caller's main module is never imported again): it
-opens the same database from its URL, runs `check_invariants` up to the same position and prints its counts and
-findings as JSON; the parent adds them to its own report exactly as the in-process pass would have.
+The passes read the event table independently and are bound by Python, not by the database, so with more cores
+they take as long as the longest one instead of as long as all. The invariant pass is split by subscriber: part
+i of n checks the subscribers whose aggregate ids fall in the i-th of n equal ranges of the UUID space (the ids
+are name-based UUIDs, so the parts come out even), and every invariant is about one subscriber's own events or
+its payments' ledger-wide claims, so the parts need nothing from each other. Each part is
+`python -m ledger.audit_parallel UPTO PART PARTS` (a plain subprocess, so the caller's main module is never
+imported again): it opens the same database from its URL, runs `check_invariants` over its range up to the same
+position and prints its counts and findings as JSON; the parent adds them up in range order, as the in-process
+pass would have found them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import subprocess
 import sys
 from typing import Any
+from uuid import UUID
 
 PARALLEL_FROM_EVENTS = 20_000  # below this, starting a Python process costs more than it saves
 
@@ -29,45 +34,69 @@ def database_url(app: Any) -> str | None:
 
 
 class InvariantsElsewhere:
-    """The invariant pass running in a child process; `result()` waits for it."""
+    """The invariant pass running in `parts` child processes; `result()` waits for them all."""
 
-    def __init__(self, url: str, upto: int | None) -> None:
-        command = [sys.executable, "-m", "ledger.audit_parallel", str(upto if upto is not None else -1)]
+    def __init__(self, url: str, upto: int | None, parts: int) -> None:
+        bound = str(upto if upto is not None else -1)
         # The URL (it may hold a password) goes in the environment, as for every ledger command, never on the
         # command line other users can read.
         env = {**os.environ, "LEDGER_DATABASE_URL": url}
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ledger.audit_parallel", bound, str(part), str(parts)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for part in range(parts)
+        ]
 
     def result(self) -> tuple[dict[str, int], list[Finding]]:
-        out, err = self.process.communicate()
-        if self.process.returncode != 0:
-            raise RuntimeError(f"the invariant pass failed in its process: {err.strip()[-2000:]}")
-        found = json.loads(out)
-        return found["counts"], [tuple(finding) for finding in found["findings"]]  # type: ignore[misc]
+        counts: dict[str, int] = {}
+        findings: list[Finding] = []
+        for process in self.processes:
+            out, err = process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"the invariant pass failed in its process: {err.strip()[-2000:]}")
+            found = json.loads(out)
+            for name, count in found["counts"].items():
+                counts[name] = counts.get(name, 0) + count
+            findings += [tuple(finding) for finding in found["findings"]]  # type: ignore[misc]
+        return counts, findings
+
+
+def id_range(part: int, parts: int) -> tuple[UUID | None, UUID | None]:
+    """The `part`-th of `parts` equal ranges of aggregate ids, as (lowest included, first excluded)."""
+    low = None if part == 0 else UUID(int=part * 2**128 // parts)
+    high = None if part == parts - 1 else UUID(int=(part + 1) * 2**128 // parts)
+    return low, high
 
 
 def start_invariants(app: Any, upto: int | None, workers: int) -> InvariantsElsewhere | None:
-    """Start the invariant pass elsewhere when it is worth it; None means: run it here."""
+    """Start the invariant pass elsewhere, in `workers` parts, when it is worth it; None means: run it here."""
     url = database_url(app)
     if workers < 2 or url is None or (upto or 0) < PARALLEL_FROM_EVENTS:
         return None
-    return InvariantsElsewhere(url, upto)
+    return InvariantsElsewhere(url, upto, workers)
 
 
-def invariants_of(upto: int | None) -> dict[str, Any]:
-    """In the child: the counts and findings of `check_invariants` on the database at LEDGER_DATABASE_URL."""
+def invariants_of(upto: int | None, part: int, parts: int) -> dict[str, Any]:
+    """In the child: the counts and findings of `check_invariants` over one range of subscribers."""
     from ledger.application import LedgerApplication
     from ledger.audit_invariants import check_invariants
 
     app = LedgerApplication()
     found: list[Finding] = []
     try:
-        counts = check_invariants(app, upto, lambda position, kind, detail: found.append((position, kind, detail)))
+        counts = check_invariants(
+            app, upto, lambda position, kind, detail: found.append((position, kind, detail)), ids=id_range(part, parts)
+        )
     finally:
         app.close()
     return {"counts": counts, "findings": found}
 
 
 if __name__ == "__main__":
-    bound = int(sys.argv[1])
-    print(json.dumps(invariants_of(None if bound < 0 else bound)))
+    bound, part, parts = (int(arg) for arg in sys.argv[1:4])
+    print(json.dumps(invariants_of(None if bound < 0 else bound, part, parts)))

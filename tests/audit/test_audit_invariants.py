@@ -221,17 +221,34 @@ def test_whatever_the_commands_accept_keeps_every_invariant_verify_checks(shared
     assert report["ok"], report["faults"]
 
 
-def test_the_invariant_pass_in_a_second_process_reports_exactly_what_the_first_would(app, monkeypatch):
+@pytest.mark.parametrize("workers", [2, 3])
+def test_the_invariant_pass_split_over_processes_reports_exactly_what_one_pass_would(app, monkeypatch, workers):
     from ledger import audit_parallel
 
-    position = record(app, "DI-1", "PaymentReceived", **payment("CBS:X9", "5000.00"))
+    positions = [
+        record(app, "DI-1", "PaymentReceived", **payment("CBS:X9", "5000.00")),
+        record(app, "DI-2", "PaymentReceived", **payment("CBS:TX1", "1.00", bill_id="DI-2-2026-C1")),
+    ]
     here = verify(app)
     monkeypatch.setattr(audit_parallel, "PARALLEL_FROM_EVENTS", 1)
     started = []
     real_start = audit_parallel.start_invariants
     monkeypatch.setattr("ledger.audit.start_invariants", lambda *a: started.append(real_start(*a)) or started[-1])
-    elsewhere = verify(app, workers=2)
-    assert started and started[0] is not None, "the invariant pass did not run in a second process"
-    assert (position, "overpayment") in kinds(elsewhere)
+    elsewhere = verify(app, workers=workers)
+    assert started and len(started[0].processes) == workers, "the invariant pass did not run in other processes"
+    assert {(positions[0], "overpayment"), (positions[1], "double_payment")} <= kinds(elsewhere)
     for key in ("ok", "faults", "invariants", "events", "digest"):
         assert elsewhere[key] == here[key], key
+
+
+def test_the_id_ranges_of_the_parts_cover_every_subscriber_exactly_once(app):
+    from ledger.audit_invariants import check_invariants
+    from ledger.audit_parallel import id_range
+
+    whole = check_invariants(app, None, lambda *finding: None)
+    parts = [check_invariants(app, None, lambda *finding: None, ids=id_range(i, 64)) for i in range(64)]
+    for name in whole:
+        assert sum(part[name] for part in parts) == whole[name], name
+    assert max(part["subscribers"] for part in parts) == 1  # DI-1 and DI-2 fall in different ranges
+    assert [id_range(i, 3)[1] for i in range(2)] == [id_range(i, 3)[0] for i in range(1, 3)]
+    assert id_range(0, 3)[0] is None and id_range(2, 3)[1] is None
