@@ -64,14 +64,28 @@ def banner(host: str, port: int) -> str:
 @click.option("--subscribers", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--cycles", default=3, show_default=True, type=click.IntRange(1, 36))
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed: the same seed, the same demo.")
-def demo(subscribers: int, cycles: int, seed: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes seeding at once, on PostgreSQL (SQLite seeds in one). The ledger is the same for any number.",
+)
+@click.option(
+    "--leave-last-cycle-unbilled",
+    is_flag=True,
+    help="Submit the last cycle's readings but leave its bills to `ledger bill-run` (as before a billing run).",
+)
+def demo(subscribers: int, cycles: int, seed: int, workers: int, leave_last_cycle_unbilled: bool) -> None:
     """Seed a realistic demo ledger (the only writer while it runs)."""
     from api.demo import demo_ledger
     from api.demo import seed as seed_demo
 
     app = demo_ledger(database_url())
     try:
-        result = seed_demo(app, subscribers, cycles, seed)
+        result = seed_demo(app, subscribers, cycles, seed, workers=workers, bill_last=not leave_last_cycle_unbilled)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
     finally:
         app.close()
     if result is None:

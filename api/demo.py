@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -108,6 +109,73 @@ class Seeded:
     reversals: int = 0
     seconds: float = 0.0
     buckets: dict[tuple[str, date], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    chunk: int = 0  # the chunk being seeded (from 1) and its payments so far: they number its references
+    chunk_payments: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTS}
+
+    def add(self, counts: dict[str, int]) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + counts[name])
+
+
+COUNTS = ("subscribers", "bills", "payments", "settlements", "reversals")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk is seeded against, fixed once so that chunks seeded in any process, in any order, agree.
+
+    Each chunk draws from its own random generator (seeded with the demo's seed and the chunk's number) and numbers
+    its payment and settlement references with the chunk's number, so the same seed gives the same ledger however
+    many processes seed it.
+    """
+
+    subscribers: int
+    cycles: int
+    seed: int
+    now: datetime
+    live: dict[str, date]
+    bill_last: bool = True  # False: the last cycle's readings are in, its bills are left to a billing run
+
+    @classmethod
+    def of(cls, app: LedgerApplication, subscribers: int, cycles: int, seed: int, bill_last: bool = True) -> Plan:
+        live = {g["code"]: date.fromisoformat(g["live_since"]) for g in app.governorates() if g["e_payment"] == "live"}
+        return cls(subscribers, cycles, seed, app.clock(), live, bill_last)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subscribers": self.subscribers,
+            "cycles": self.cycles,
+            "seed": self.seed,
+            "now": self.now.isoformat(),
+            "live": {code: day.isoformat() for code, day in self.live.items()},
+            "bill_last": self.bill_last,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        live = {code: date.fromisoformat(day) for code, day in data["live"].items()}
+        now = datetime.fromisoformat(data["now"])
+        return cls(data["subscribers"], data["cycles"], data["seed"], now, live, data["bill_last"])
+
+    @property
+    def chunks(self) -> range:
+        return range(-(-self.subscribers // CHUNK))
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {code: w for code, w in GOVERNORATE_WEIGHTS.items() if code in self.live}
+
+    @property
+    def billed_cycles(self) -> list[Cycle]:
+        """The cycles that get readings: the last completed ones (all billed unless `bill_last` is False)."""
+        return recent_cycles(self.now.date(), self.cycles)
+
+    @property
+    def unbilled(self) -> str | None:
+        return None if self.bill_last else self.billed_cycles[-1].name
 
 
 def demo_ledger(database_url: str) -> LedgerApplication:
@@ -132,28 +200,45 @@ def recent_cycles(today: date, count: int) -> list[Cycle]:
 
 
 def seed(
-    app: LedgerApplication, subscribers: int = 2000, cycles: int = 3, seed: int = 1, progress: bool = True
+    app: LedgerApplication,
+    subscribers: int = 2000,
+    cycles: int = 3,
+    seed: int = 1,
+    progress: bool = True,
+    workers: int = 1,
+    bill_last: bool = True,
 ) -> Seeded | None:
-    """Seed the demo; None when the ledger already holds the demo's subscribers."""
+    """Seed the demo, in `workers` processes on PostgreSQL; None when the ledger already holds the demo's
+    subscribers."""
     if _already_seeded(app):
         return None
     started = time.perf_counter()
-    rng = random.Random(seed)
-    now = app.clock()
-    live = {g["code"]: date.fromisoformat(g["live_since"]) for g in app.governorates() if g["e_payment"] == "live"}
-    weights = {code: w for code, w in GOVERNORATE_WEIGHTS.items() if code in live}
-    result = Seeded()
-    cycles_seeded = recent_cycles(now.date(), cycles)
-    bar = tqdm(total=subscribers, desc="subscribers", unit="sub", disable=not progress)
-    with acting_as("cli:demo", "cli"), bar:
-        for chunk, first in enumerate(range(0, subscribers, CHUNK), start=1):
-            with app.batch():
-                for i in range(first, min(first + CHUNK, subscribers)):
-                    _seed_subscriber(app, rng, FIRST_NO + i, weights, live, cycles_seeded, now, result)
-                    bar.update(1)
-                _settle(app, rng, now, result, chunk)
+    plan = Plan.of(app, subscribers, cycles, seed, bill_last)
+    with tqdm(total=subscribers, desc="subscribers", unit="sub", disable=not progress) as bar:
+        if workers > 1 and cast(Any, app.recorder).datastore.engine.dialect.name == "postgresql":
+            from api.demo_parts import seed_in_processes
+
+            result = seed_in_processes(app, plan, workers, bar.update)
+        else:
+            result = seed_chunks(app, plan, plan.chunks, bar.update)
     _analyze(app)
     result.seconds = time.perf_counter() - started
+    return result
+
+
+def seed_chunks(app: LedgerApplication, plan: Plan, chunks: Iterable[int], advance: Callable[[int], Any]) -> Seeded:
+    """Seed the given chunks of the plan, each in one batch (one transaction) with its settlements."""
+    result = Seeded()
+    weights = plan.weights
+    with acting_as("cli:demo", "cli"):
+        for chunk in chunks:
+            rng = random.Random(f"{plan.seed}:{chunk}")
+            result.chunk, result.chunk_payments = chunk + 1, 0
+            with app.batch():
+                for i in range(chunk * CHUNK, min((chunk + 1) * CHUNK, plan.subscribers)):
+                    _seed_subscriber(app, rng, FIRST_NO + i, plan, weights, result)
+                    advance(1)
+                _settle(app, rng, plan.now, result, chunk + 1)
     return result
 
 
@@ -181,14 +266,7 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> str:
 
 
 def _seed_subscriber(
-    app: LedgerApplication,
-    rng: random.Random,
-    number: int,
-    weights: dict[str, int],
-    live: dict[str, date],
-    cycles: list[Cycle],
-    now: datetime,
-    result: Seeded,
+    app: LedgerApplication, rng: random.Random, number: int, plan: Plan, weights: dict[str, int], result: Seeded
 ) -> None:
     governorate, category, bank = _pick(rng, weights), _pick(rng, CATEGORY_WEIGHTS), _pick(rng, BANK_WEIGHTS)
     subscriber_no = f"{governorate[3:]}-{number}"
@@ -202,15 +280,17 @@ def _seed_subscriber(
     low, high = CYCLE_KWH[category]
     usual = rng.randrange(low, high)
     habit = rng.choices(("prompt", "partial", "late", "never"), weights=(62, 14, 14, 10))[0]
-    for cycle in cycles:
+    for cycle in plan.billed_cycles:
         reading += max(1, int(usual * rng.uniform(0.7, 1.3)))
         read_at = datetime(cycle.end.year, cycle.end.month, cycle.end.day, 9, tzinfo=UTC) - timedelta(
             days=rng.randrange(0, 4), minutes=rng.randrange(0, 480)
         )
         app.submit_reading(subscriber_no, reading, read_at, "reader" if rng.random() < 0.8 else "self")
+        if cycle.name == plan.unbilled:
+            continue
         bill = app.issue_bill(subscriber_no, cycle.name, issued_on=cycle.end + ISSUE_DELAY)
         result.bills += 1
-        for amount, paid_at in _instalments(rng, habit, bill, live[governorate], now):
+        for amount, paid_at in _instalments(rng, habit, bill, plan.live[governorate], plan.now):
             _pay(app, rng, subscriber_no, bank, bill["bill_id"], amount, paid_at, result)
 
 
@@ -247,7 +327,8 @@ def _pay(
     paid_at: datetime,
     result: Seeded,
 ) -> None:
-    ref = f"{bank}{paid_at:%Y%m%d}{result.payments:07d}"
+    ref = f"{bank}{paid_at:%Y%m%d}{result.chunk:04d}{result.chunk_payments:05d}"
+    result.chunk_payments += 1
     app.receive_payment(bank, ref, subscriber_no, bill_id, amount, rng.choice(CHANNELS[bank]), paid_at)
     result.payments += 1
     entry = {"ref": ref, "amount": amount, "bank": bank}

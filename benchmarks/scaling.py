@@ -9,6 +9,7 @@ their indexes, which the copies grow exactly as real subscribers would. Times ar
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -42,7 +43,9 @@ def load_cost(db: Scratch, repeat: int = 50) -> dict[str, float]:
         for n in range(events - 1):  # one save per reading, so snapshots are taken as they would be
             sub.submit_reading(n + 1, first + timedelta(hours=n), "reader", now)
             app.save(sub)
-    found = {no: _median_ms(lambda no=no: app.repository.get(subscriber_id(no)), repeat) for no in ("L-10", "L-1000")}
+    found = {
+        no: _median_ms(functools.partial(app.repository.get, subscriber_id(no)), repeat) for no in ("L-10", "L-1000")
+    }
     app.close()
     return {"load_10_events_ms": found["L-10"], "load_1000_events_ms": found["L-1000"]}
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -79,9 +79,9 @@ class LedgerApplication(Application[Any]):
 
     def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env={**eventsourcing_env(env), **(env or {})})
-        datastore = getattr(self.factory, "datastore", None)
-        if getattr(datastore, "engine", None) is not None:
-            harden(datastore.engine)
+        engine = getattr(getattr(self.factory, "datastore", None), "engine", None)
+        if engine is not None:
+            harden(engine)
         self.subscribers = LatestStates(self.repository, aggregate_cache_size(env))
         self.clock = clock
         self._rollout_cache: dict[str, tuple[float, date | None]] = {}
@@ -116,8 +116,9 @@ class LedgerApplication(Application[Any]):
         """
         sub_id = subscriber_id(subscriber_no)
         batch = batching.current.get()
-        if batch is not None and batch.get(sub_id) is not None:
-            return batch.get(sub_id)
+        held = None if batch is None else batch.get(sub_id)
+        if held is not None:
+            return cast(Subscriber, held)
         seen = None if latest else self.subscribers.copy_of_seen(sub_id)
         if seen is not None:
             return seen

@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 
 from ledger.audit_chain import BATCH, Row, as_row, engine, events_table, raw_columns, to_event
 from ledger.claims import payment_claim_id
@@ -39,7 +39,7 @@ def stream_by_subscriber(app: Any, upto: int | None, batch: int = BATCH, ids: Id
     table = events_table(app)
     key = tuple_(table.c.originator_id, table.c.originator_version)
     columns = raw_columns(table)
-    within = [table.c.topic.like(SUBSCRIBER_TOPICS)]
+    within: list[ColumnElement[bool]] = [table.c.topic.like(SUBSCRIBER_TOPICS)]
     if ids[0] is not None:
         within.append(table.c.originator_id >= ids[0])
     if ids[1] is not None:

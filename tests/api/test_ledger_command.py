@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from api.cli import banner, main
-from api.demo import demo_ledger, recent_cycles, seed
+from api.demo import Plan, demo_ledger, recent_cycles, seed, seed_chunks
+from api.demo_parts import seed_in_processes
 from ledger import LedgerApplication
+from tests.conftest import create_pg_database
 
 
 def run(url: str, *args: str):
@@ -67,6 +72,32 @@ def test_the_demo_pays_through_every_bank_and_channel_and_settles_most_payments(
         assert {"residential", "commercial"} <= categories
     finally:
         app.close()
+
+
+@pytest.mark.postgres
+def test_seeding_in_two_processes_records_what_one_process_records(pg_url):
+    single_url, drop = create_pg_database()
+    apps = [demo_ledger(pg_url), demo_ledger(single_url)]
+    try:
+        plan = Plan.of(apps[0], subscribers=1200, cycles=2, seed=4)  # two chunks: one per process
+        progress: list[int] = []
+        parts = seed_in_processes(apps[0], plan, 2, progress.append)
+        single = seed_chunks(apps[1], plan, plan.chunks, lambda done: None)
+        assert parts.counts() == single.counts() and parts.subscribers == sum(progress) == 1200
+        assert parts.payments > 1000 and parts.settlements > 0
+        assert _recorded(apps[0]) == _recorded(apps[1])
+    finally:
+        for app in apps:
+            app.close()
+        drop()
+
+
+def _recorded(app: LedgerApplication) -> list[tuple[str, str]]:
+    """Every stored event by aggregate and version, with the instants the clock gave at recording masked."""
+    instant = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00")
+    query = "SELECT topic, state FROM ledger_events ORDER BY originator_id, originator_version"
+    with app.recorder.datastore.engine.connect() as conn:
+        return [(topic, instant.sub("NOW", bytes(state).decode())) for topic, state in conn.execute(text(query))]
 
 
 def test_demo_cycles_are_the_last_completed_ones():
