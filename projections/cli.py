@@ -52,7 +52,11 @@ class StopFlag:
 
 @click.command("project")
 @click.option("--once", is_flag=True, help="Catch up and exit instead of following new events.")
-@click.option("--rebuild", is_flag=True, help="Empty the read models and replay every event from the start.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Replay every event into fresh read models (on PostgreSQL built beside the live ones, then swapped in).",
+)
 @click.option("--wait", is_flag=True, help="If another runner holds the lock, wait for it instead of exiting.")
 @click.option(
     "--interval",

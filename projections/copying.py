@@ -17,6 +17,8 @@ from typing import Any, cast
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection, Dialect
 
+from projections.aside import qualified
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 MISSING = object()
 
@@ -31,7 +33,7 @@ def copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> Non
     names = ", ".join(quote(column.name) for column in table.columns)
     cursor = conn.connection.cursor()
     try:
-        cursor.copy_expert(f"COPY {quote(table.name)} ({names}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {qualified(conn, table)} ({names}) FROM STDIN", buffer)
     finally:
         cursor.close()
 

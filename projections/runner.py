@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from ledger.connections import harden
-from projections import apply, tracking
+from projections import apply, aside, tracking
 from projections.locking import WriterLock
 from projections.tables import READ_MODELS, create_tables, metadata
 from projections.tables import tracking as t_tracking
@@ -152,7 +152,7 @@ class ProjectionRunner:
         if self.engine.dialect.name != "postgresql" or position < 2 * self._analyzed_at:
             return
         with self.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE " + ", ".join(table.name for table in READ_MODELS))
+            conn.exec_driver_sql("ANALYZE " + ", ".join(aside.qualified(conn, table) for table in READ_MODELS))
         self._analyzed_at = max(position, 1)
 
     def catch_up(
@@ -195,16 +195,36 @@ class ProjectionRunner:
                 _sleep(interval, should_stop)
 
     def rebuild(self, progress: bool = True) -> int:
-        """Drop and recreate the read models and set the position to 0 in one transaction, then replay."""
+        """Replay the whole ledger into fresh read models; returns the number of notifications read.
+
+        On PostgreSQL they are built beside the live ones, which keep answering, and swapped in with one
+        transaction at the end (projections/aside.py). Elsewhere the live ones are dropped, recreated and the
+        position set to 0 in one transaction, then refilled.
+        """
         if not self.lock.held:
             raise RuntimeError("a rebuild needs the writer lock (use .locked())")
-        with self.engine.begin() as conn:
-            metadata.drop_all(conn, tables=list(READ_MODELS))
-            metadata.create_all(conn, tables=list(READ_MODELS))
-            tracking.reset(conn, self.name)
-        self._position = self._analyzed_at = 0
-        log.info("read models emptied; replaying the ledger from position 0")
-        return self.catch_up(progress=progress, batch_size=max(self.batch_size, REBUILD_BATCH_SIZE))
+        size = max(self.batch_size, REBUILD_BATCH_SIZE)
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as conn:
+                metadata.drop_all(conn, tables=list(READ_MODELS))
+                metadata.create_all(conn, tables=list(READ_MODELS))
+                tracking.reset(conn, self.name)
+            self._position = self._analyzed_at = 0
+            log.info("read models emptied; replaying the ledger from position 0")
+            return self.catch_up(progress=progress, batch_size=size)
+        live = self.engine
+        self.engine = aside.prepare(live)
+        try:
+            with self.engine.begin() as conn:
+                tracking.ensure(conn, self.name)
+            self._position = self._analyzed_at = 0
+            log.info("building the read models afresh in schema %s; the live ones keep answering", aside.SCHEMA)
+            done = self.catch_up(progress=progress, batch_size=size)
+        finally:
+            self.engine, self._position = live, None
+        aside.swap_in(live)
+        log.info("rebuilt read models swapped in at notification %d", self.position())
+        return done + self.catch_up(batch_size=size)
 
     @contextmanager
     def _progress_bar(self, progress: bool) -> Iterator[Any]:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import text
 
-from projections import queries
+from projections import apply, queries
 from projections.cli import EXIT_BUSY, project
 from projections.locking import WriterLock
 from projections.runner import ProjectionRunner
@@ -19,8 +19,8 @@ from tests.projections.projection_helpers import dump_read_models, seed_bulk
 from tests.projections.runner_processes import reader, wait_for
 
 
-def test_catching_up_in_small_batches_gives_the_same_tables_as_one_big_batch(sqlite_url, make_ledger):
-    app = make_ledger(sqlite_url)
+def test_catching_up_in_small_batches_gives_the_same_tables_as_one_big_batch(database_url, make_ledger):
+    app = make_ledger(database_url)
     last = seed_bulk(app, 30)
     runner = ProjectionRunner(app, batch_size=7)
     with runner.locked():
@@ -30,6 +30,37 @@ def test_catching_up_in_small_batches_gives_the_same_tables_as_one_big_batch(sql
         runner.rebuild(progress=False)
         assert dump_read_models(runner.engine) == small
         assert runner.catch_up() == 0
+    runner.close()
+
+
+@pytest.mark.postgres
+def test_the_live_read_models_answer_throughout_a_rebuild_and_survive_one_that_fails(pg_url, make_ledger, monkeypatch):
+    app = make_ledger(pg_url)
+    last = seed_bulk(app, 30)
+    runner = ProjectionRunner(app, batch_size=7)
+    live = runner.engine
+    with runner.locked():
+        runner.catch_up()
+        before = dump_read_models(live)
+        real_apply, batches, during = apply.apply_all, [], []
+
+        def apply_then_fail(ws, events):
+            batches.append(len(events))
+            during.append(dump_read_models(live))  # what readers see while the rebuild is under way
+            if len(batches) == 3:
+                raise RuntimeError("the rebuild dies here")
+            real_apply(ws, events)
+
+        monkeypatch.setattr(apply, "apply_all", apply_then_fail)
+        monkeypatch.setattr("projections.runner.REBUILD_BATCH_SIZE", 7)
+        with pytest.raises(RuntimeError, match="dies here"):
+            runner.rebuild(progress=False)
+        assert during == [before] * 3 and dump_read_models(live) == before and runner.position() == last
+        monkeypatch.setattr(apply, "apply_all", real_apply)
+        assert runner.rebuild(progress=False) == last
+        assert dump_read_models(live) == before and runner.position() == last
+        with live.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pg_namespace WHERE nspname = 'rm_rebuild'")).scalar() == 0
     runner.close()
 
 
