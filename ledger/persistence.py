@@ -65,6 +65,12 @@ class FastSelectEvents:
             for row in rows
         ]
 
+    def _qualified_table(self) -> str:
+        """The table's name for raw SQL (bulk loads, the append function)."""
+        name: str = self.events_table_name  # type: ignore[attr-defined]
+        schema = self.schema_name  # type: ignore[attr-defined]
+        return name if schema is None else f"{schema}.{name}"
+
     def _read(self, statement: Any, params: dict[str, Any]) -> list[Any]:
         """On a pooled connection of its own, unless a transaction is open here (then inside it, to see its writes).
 
@@ -119,9 +125,6 @@ class LedgerApplicationRecorder(FastSelectEvents, SQLAlchemyApplicationRecorder)
         if self._appender is None:
             self._appender = Appender(autocommit_engine(self.datastore), self._qualified_table(), self.channel_name)
         return self._appender
-
-    def _qualified_table(self) -> str:
-        return self.events_table_name if self.schema_name is None else f"{self.schema_name}.{self.events_table_name}"
 
     def select_notifications(
         self,

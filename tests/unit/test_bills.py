@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from ledger.errors import (
     AdjustmentTooLarge,
     BillAlreadyIssued,
@@ -156,6 +158,26 @@ def test_a_billing_run_bills_every_due_subscriber_of_the_governorate_once(app, r
     again = app.billing_run("2026-C1", "SY-DI")
     assert (again["issued"], again["already_billed"], again["no_new_reading"]) == (0, 2, 1)
     assert app.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_run_per_governorate_finds_its_subscribers_whatever_their_stored_bytes_hold(sqlite_url, clock, compressed):
+    from ledger import LedgerApplication
+    from ledger.billing import registrations
+
+    env = {"LEDGER_DATABASE_URL": sqlite_url}
+    if compressed:  # the stored bytes no longer show the governorate's code
+        env["COMPRESSOR_TOPIC"] = "eventsourcing.compressor:ZlibCompressor"
+    app = LedgerApplication(env=env, clock=clock)
+    try:
+        app.register_subscriber("DI-1", "SY-DI", "residential", "M1", 1000, "Subscriber DI-1")
+        app.register_subscriber("HL-1", "SY-HL", "residential", "SY-DI", 1000, "Subscriber HL-1")  # the code as a meter
+        app.register_subscriber("DI-2", "SY-DI", "commercial", "M3", 1000, "Subscriber DI-2")
+        assert list(registrations(app, "SY-DI")) == [("DI-1", "SY-DI"), ("DI-2", "SY-DI")]
+        assert list(registrations(app, "SY-HL")) == [("HL-1", "SY-HL")]
+        assert [no for no, _ in registrations(app)] == ["DI-1", "HL-1", "DI-2"]
+    finally:
+        app.close()
 
 
 def test_a_billing_run_without_a_governorate_bills_everyone(app, register):
