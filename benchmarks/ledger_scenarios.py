@@ -24,14 +24,16 @@ def ledger_app(db: Scratch, **env: str) -> LedgerApplication:
     return LedgerApplication(env={"LEDGER_DATABASE_URL": db.url, **env})
 
 
-def seed_subscribers(app: LedgerApplication, count: int, prefix: str, enrol: bool = True) -> list[str]:
+def seed_subscribers(
+    app: LedgerApplication, count: int, prefix: str, enrol: bool = True, governorate: str = "SY-DI"
+) -> list[str]:
     """Register `count` subscribers with one reading each, in bulk; returns their numbers."""
     numbers = []
     batch: list[Subscriber] = []
     now = datetime.now(UTC)
     for n in range(count):
         no = f"{prefix}-{n:07d}"
-        sub = Subscriber.register(no, "SY-DI", "residential", f"M{prefix}{n}", 1000, f"Subscriber {n}")
+        sub = Subscriber.register(no, governorate, "residential", f"M{prefix}{n}", 1000, f"Subscriber {n}")
         if enrol:
             sub.enrol("CBS", "****0001")
         sub.submit_reading(1000 + 350 + n % 200, READ_AT, "reader", now)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import baselines, extra, ledger_scenarios, memory, naive, scaling
+from benchmarks import baselines, billing_parallel, extra, ledger_scenarios, memory, naive, scaling
 from benchmarks.databases import scratch
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -50,6 +50,11 @@ def run_backend(backend: str, scale: int) -> dict[str, dict[str, Any]]:
         )
         bill_rate, _ = ledger_scenarios.billing_run(db, 1000 * scale)
         results["billing_run"] = _scenario(bill_rate, "bills/s", raw_batch_insert_1000=batch)
+        if backend == "postgres":
+            parallel = billing_parallel.billing_per_governorate(db, 1000 * scale)
+            results["billing_run_2_governorates_at_once"] = _scenario(
+                parallel, "bills/s", raw_batch_insert_1000=batch, one_process=bill_rate
+            )
         replay = ledger_scenarios.replay(db, 10_000)
         results["replay_10000_events_no_snapshot"] = _scenario(replay["without_snapshot_ms"], "ms")
         results["replay_10000_events_from_snapshot"] = _scenario(replay["from_snapshot_ms"], "ms")
