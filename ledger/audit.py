@@ -42,7 +42,7 @@ from ledger.audit_chain import (
     stream_rows,
 )
 from ledger.audit_invariants import check_invariants
-from ledger.audit_parallel import start_invariants
+from ledger.audit_parallel import Finding, start_invariants
 from ledger.audit_walk import Anchor, ChainAudit, Faults
 from ledger.errors import InvalidInput, NotFound
 
@@ -152,7 +152,7 @@ def verify(
     """Re-read and check every stored event; a report dict whose `ok` is False when anything is wrong.
 
     With `workers` of 2 or more, a large ledger's invariant pass runs in that many other processes, split by
-    subscriber (ledger/audit_parallel.py).
+    subscriber (ledger/audit_parallel.py), while this one walks the chain and runs the extra checks.
     """
     anchor = parse_anchor(digest, position)
     started = datetime.now(UTC)
@@ -168,22 +168,26 @@ def verify(
     audit.finish(upto)
     if elsewhere is None:
         invariants = check_invariants(app, upto, faults.add, _bar(progress, "invariants"))
+        extra = _run_extra_checks(app, upto, extra_checks)
     else:
+        extra = _run_extra_checks(app, upto, extra_checks)  # here, while the other processes check invariants
         invariants, found = elsewhere.result()
         for finding in found:
             faults.add(*finding)
-    _run_extra_checks(app, upto, faults, extra_checks)
+    for finding in extra:
+        faults.add(*finding)
     return _report(audit, faults, anchor, invariants, sealed, started)
 
 
-def _run_extra_checks(app: Any, upto: int | None, faults: Faults, checks: Iterable[Check]) -> None:
+def _run_extra_checks(app: Any, upto: int | None, checks: Iterable[Check]) -> list[Finding]:
+    found: list[Finding] = []
     for check in checks:
         name = getattr(check, "__name__", repr(check))
         try:
-            for fault in check(app, upto):
-                faults.add(fault.get("position"), fault["kind"], fault["detail"])
+            found += [(fault.get("position"), fault["kind"], fault["detail"]) for fault in check(app, upto)]
         except Exception as error:  # a broken check is itself a finding, never a crash of the audit
-            faults.add(None, "check_error", f"{name} failed: {error!r}")
+            found.append((None, "check_error", f"{name} failed: {error!r}"))
+    return found
 
 
 def _report(
