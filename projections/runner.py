@@ -98,6 +98,7 @@ class ProjectionRunner:
             with self.engine.begin() as conn:
                 tracking.ensure(conn, self.name)
             self._position = None
+            self._analyzed_at = self.position()  # statistics are refreshed only after catching up as far again
             yield self
         finally:
             self.lock.release()
@@ -143,7 +144,8 @@ class ProjectionRunner:
         return len(notifications)
 
     def _refresh_statistics(self, position: int) -> None:
-        """ANALYZE the read models each time the position doubles while catching up from far behind.
+        """ANALYZE the read models each time the position doubles while catching up from far behind (a rebuild, a
+        new database); a runner that took the lock at position P first does it at 2P.
 
         Right after a rebuild recreates them, PostgreSQL knows nothing of the tables' size and plans the batch's
         key lookups as scans of the whole table, so each batch would cost more than the last; autovacuum's own
