@@ -63,11 +63,16 @@ class TableRows:
         columns = [self.table.c[name] for name in self.pk]
         for chunk in chunks(conn, missing):
             for found in conn.execute(select(self.table).where(key_in(conn, columns, chunk))).mappings():
-                row = dict(found)
-                self.rows[self.key_of(row)] = row
-                self.in_db.add(self.key_of(row))
+                self.loaded(dict(found))
             for key in chunk:
                 self.rows.setdefault(key, None)
+
+    def loaded(self, row: Row) -> None:
+        """Keep a row just read from the table, unless this batch already holds (and may have changed) it."""
+        key = self.key_of(row)
+        if key not in self.rows:
+            self.rows[key] = row
+            self.in_db.add(key)
 
     def get(self, conn: Connection, key: Hashable) -> Row | None:
         if key not in self.rows:
@@ -131,15 +136,13 @@ class WorkingSet:
     # -- loading --------------------------------------------------------------------------------------------------
 
     def load_subscribers_by_id(self, ids: Iterable[str]) -> None:
+        """Load the subscribers' rows by aggregate id (one SELECT of whole rows per chunk of ids)."""
         missing = [i for i in set(ids) if i not in self.subscriber_no_by_id]
         s = t.subscribers
         for chunk in chunks(self.conn, missing):
-            found = self.conn.execute(
-                select(s.c.subscriber_no, s.c.subscriber_id).where(key_in(self.conn, [s.c.subscriber_id], chunk))
-            )
-            for subscriber_no, subscriber_id in found:
-                self.subscriber_no_by_id[subscriber_id] = subscriber_no
-        self.subscribers.load(self.conn, [self.subscriber_no_by_id[i] for i in ids if i in self.subscriber_no_by_id])
+            for found in self.conn.execute(select(s).where(key_in(self.conn, [s.c.subscriber_id], chunk))).mappings():
+                self.subscriber_no_by_id[found["subscriber_id"]] = found["subscriber_no"]
+                self.subscribers.loaded(dict(found))
 
     def load_governorates(self) -> None:
         for found in self.conn.execute(select(t.governorates)).mappings():
