@@ -33,11 +33,22 @@ def serve(host: str, port: int, workers: int, demo_banner: bool) -> None:
     from api.serve import serve as run
 
     if demo_banner:
-        click.echo(banner(host, port))
+        click.echo(banner(host, port, _demo_subscriber()))
     run(host, port, workers)
 
 
-def banner(host: str, port: int) -> str:
+def _demo_subscriber() -> str | None:
+    from api.demo import first_subscriber
+    from ledger import LedgerApplication
+
+    app = LedgerApplication()
+    try:
+        return first_subscriber(app)
+    finally:
+        app.close()
+
+
+def banner(host: str, port: int, subscriber_no: str | None = None) -> str:
     from api.config import demo_tokens
 
     base = f"http://{host}:{port}"
@@ -54,10 +65,10 @@ def banner(host: str, port: int) -> str:
     lines += [
         "  try:",
         f"    curl -s -H 'Authorization: Bearer {staff}' {base}/v1/governorates",
-        f"    curl -s -H 'Authorization: Bearer {staff}' {base}/v1/subscribers/DI-100001/bills",
-        "",
     ]
-    return "\n".join(lines)
+    if subscriber_no is not None:
+        lines.append(f"    curl -s -H 'Authorization: Bearer {staff}' {base}/v1/subscribers/{subscriber_no}/bills")
+    return "\n".join([*lines, ""])
 
 
 @main.command()

@@ -210,7 +210,7 @@ def seed(
 ) -> Seeded | None:
     """Seed the demo, in `workers` processes on PostgreSQL; None when the ledger already holds the demo's
     subscribers."""
-    if _already_seeded(app):
+    if first_subscriber(app) is not None:
         return None
     started = time.perf_counter()
     plan = Plan.of(app, subscribers, cycles, seed, bill_last)
@@ -255,14 +255,14 @@ def _analyze(app: LedgerApplication) -> None:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
-def _already_seeded(app: LedgerApplication) -> bool:
+def first_subscriber(app: LedgerApplication) -> str | None:
+    """The demo's first subscriber number (its governorate prefix depends on the seed), or None before seeding."""
     for code in GOVERNORATE_WEIGHTS:
         try:
-            app.subscriber(f"{code[3:]}-{FIRST_NO}")
-            return True
+            return str(app.subscriber(f"{code[3:]}-{FIRST_NO}")["subscriber_no"])
         except UnknownSubscriber:
             continue
-    return False
+    return None
 
 
 def _pick(rng: random.Random, weights: dict[str, int]) -> str:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from api.cli import banner, main
-from api.demo import Plan, demo_ledger, recent_cycles, seed, seed_chunks
+from api.demo import Plan, demo_ledger, first_subscriber, recent_cycles, seed, seed_chunks
 from api.demo_parts import seed_in_processes
 from ledger import LedgerApplication
 from tests.conftest import create_pg_database
@@ -104,6 +104,21 @@ def test_demo_cycles_are_the_last_completed_ones():
     today = datetime(2026, 11, 25, tzinfo=UTC).date()
     assert [c.name for c in recent_cycles(today, 3)] == ["2026-C3", "2026-C4", "2026-C5"]
     assert [c.name for c in recent_cycles(today, 7)][0] == "2025-C5"  # straddles the redenomination
+
+
+def test_the_banner_names_a_subscriber_the_demo_seeded(sqlite_url, monkeypatch):
+    monkeypatch.setenv("LEDGER_TOKENS", "s-demo=staff")
+    app = demo_ledger(sqlite_url)
+    try:
+        assert first_subscriber(app) is None
+        seed(app, subscribers=30, cycles=1, seed=9, progress=False)
+        number = first_subscriber(app)
+        assert number is not None and len(app.bills(number)) == 1
+    finally:
+        app.close()
+    text = banner("127.0.0.1", 8123, number)
+    assert f"curl -s -H 'Authorization: Bearer s-demo' http://127.0.0.1:8123/v1/subscribers/{number}/bills" in text
+    assert "/v1/subscribers/" not in banner("127.0.0.1", 8123)  # nothing seeded: no subscriber to show
 
 
 def test_the_serve_banner_shows_the_demo_tokens_and_a_first_curl(monkeypatch):
