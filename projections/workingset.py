@@ -7,7 +7,8 @@ instead of thousands. Money in the dicts is `Decimal` in new pounds, instants ar
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, literal, select, tuple_, update
@@ -51,12 +52,11 @@ class TableRows:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.pk = [c.name for c in table.primary_key.columns]
+        # A row's key: the value of a one-column key, else the tuple of the key's values (called for every change).
+        self.key_of: Callable[[Row], Hashable] = itemgetter(*self.pk)
         self.rows: dict[Hashable, Row | None] = {}
         self.in_db: set[Hashable] = set()
         self.touched: set[Hashable] = set()
-
-    def key_of(self, row: Row) -> Hashable:
-        return row[self.pk[0]] if len(self.pk) == 1 else tuple(row[name] for name in self.pk)
 
     def load(self, conn: Connection, keys: Iterable[Hashable]) -> None:
         missing = [k for k in set(keys) if k not in self.rows]
