@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks.databases import Scratch
 from benchmarks.ledger_scenarios import ledger_app, seed_subscribers
 
-GOVERNORATES = ("SY-HL", "SY-HM")  # the other scenarios' subscribers are all in SY-DI
+GOVERNORATES = ("SY-HL", "SY-HM")  # no other scenario's subscribers are there
 
 
 def billing_per_governorate(db: Scratch, subscribers: int, cycle: str = "2026-C5") -> float:
