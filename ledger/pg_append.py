@@ -41,38 +41,35 @@ BEGIN
 END $$
 """
 
-# SQLAlchemy's exceptions, translated as the library's own transactions translate them.
+# The library's exceptions, by the name they share with the DB-API's and SQLAlchemy's, most specific first.
 _TRANSLATED = (
-    (sqlalchemy.exc.IntegrityError, es.IntegrityError),
-    (sqlalchemy.exc.InterfaceError, es.InterfaceError),
-    (sqlalchemy.exc.DataError, es.DataError),
-    (sqlalchemy.exc.OperationalError, es.OperationalError),
-    (sqlalchemy.exc.InternalError, es.InternalError),
-    (sqlalchemy.exc.ProgrammingError, es.ProgrammingError),
-    (sqlalchemy.exc.NotSupportedError, es.NotSupportedError),
-    (sqlalchemy.exc.DatabaseError, es.DatabaseError),
-    (sqlalchemy.exc.SQLAlchemyError, es.PersistenceError),
+    "IntegrityError",
+    "InterfaceError",
+    "DataError",
+    "OperationalError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
+    "DatabaseError",
 )
 
 
-@contextmanager
-def translated_errors() -> Iterator[None]:
-    try:
-        yield
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        for theirs, ours in _TRANSLATED:
-            if isinstance(error, theirs):
-                raise ours(error) from error
-        raise
-
-
 def _translated(error: Exception) -> Exception:
-    """A psycopg2 error as the library's exception of the same name (IntegrityError, OperationalError, ...)."""
+    """A psycopg2 or SQLAlchemy error as the library's exception of the same name, as the library's own
+    transactions translate them (IntegrityError, OperationalError, ...; else PersistenceError)."""
     names = {kind.__name__ for kind in type(error).__mro__}
-    for name in ("IntegrityError", "OperationalError", "InterfaceError", "DataError", "InternalError"):
+    for name in _TRANSLATED:
         if name in names:
             return getattr(es, name)(error)
     return es.PersistenceError(error)
+
+
+@contextmanager
+def translated_errors(dbapi: Any) -> Iterator[None]:
+    try:
+        yield
+    except (sqlalchemy.exc.SQLAlchemyError, dbapi.Error) as error:
+        raise _translated(error) from error
 
 
 class Appender:
@@ -96,7 +93,7 @@ class Appender:
             if self._ready:
                 return
             ddl = _FUNCTION.format(function=self.function, table=self.table, channel=self.channel)
-            with translated_errors(), self.engine.connect() as connection:
+            with translated_errors(self._dbapi), self.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%s))", (self.function,))
                 try:
                     connection.exec_driver_sql(ddl)
@@ -122,11 +119,8 @@ class Appender:
         SQLAlchemy's statement handling cost about as much as the round trip.
         """
         statement, params = self.call(stored_events)
-        try:
-            with translated_errors():
-                connection = self.engine.raw_connection()
-        except self._dbapi.Error as error:  # the pool hands on the driver's own error when it cannot connect
-            raise _translated(error) from error
+        with translated_errors(self._dbapi):  # the pool hands on the driver's own error when it cannot connect
+            connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             cursor.execute(statement, params)
