@@ -115,8 +115,7 @@ class LedgerApplication(Application[Any]):
         (a newer event elsewhere takes the same version number and the save fails), see `deciding`.
         """
         sub_id = subscriber_id(subscriber_no)
-        batch = batching.current.get()
-        held = None if batch is None else batch.get(sub_id)
+        held = batching.held(sub_id)
         if held is not None:
             return cast(Subscriber, held)
         seen = None if latest else self.subscribers.copy_of_seen(sub_id)
@@ -180,8 +179,7 @@ class LedgerApplication(Application[Any]):
 
     def get_aggregate(self, aggregate_id: Any) -> Any:
         """An aggregate as the current batch holds it, else as stored. Raises AggregateNotFoundError."""
-        batch = batching.current.get()
-        held = None if batch is None else batch.get(aggregate_id)
+        held = batching.held(aggregate_id)
         return held if held is not None else self.repository.get(aggregate_id)
 
     @contextlib.contextmanager

@@ -29,3 +29,9 @@ class Batch:
 
 
 current: ContextVar[Batch | None] = ContextVar("ledger_batch", default=None)
+
+
+def held(aggregate_id: UUID) -> Any | None:
+    """The aggregate as the current batch holds it, or None (no batch, or not in it)."""
+    batch = current.get()
+    return None if batch is None else batch.get(aggregate_id)
