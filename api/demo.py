@@ -227,8 +227,11 @@ def seed(
     return result
 
 
-def seed_chunks(app: LedgerApplication, plan: Plan, chunks: Iterable[int], advance: Callable[[int], Any]) -> Seeded:
-    """Seed the given chunks of the plan, each in one batch (one transaction) with its settlements."""
+def seed_chunks(
+    app: LedgerApplication, plan: Plan, chunks: Iterable[int], advance: Callable[[int], Any], analyze: bool = True
+) -> Seeded:
+    """Seed the given chunks of the plan, each in one batch (one transaction) with its settlements; with `analyze`,
+    refresh the planner's statistics as the chunks seeded here double (one of several seeding processes does)."""
     result = Seeded()
     weights = plan.weights
     with acting_as("cli:demo", "cli"):
@@ -240,7 +243,7 @@ def seed_chunks(app: LedgerApplication, plan: Plan, chunks: Iterable[int], advan
                     _seed_subscriber(app, rng, FIRST_NO + i, plan, weights, result)
                     advance(1)
                 _settle(app, rng, plan.now, result, chunk + 1)
-            if done & (done - 1) == 0:  # 1, 2, 4, 8, ... chunks: whenever the tables have doubled
+            if analyze and done & (done - 1) == 0:  # 1, 2, 4, 8, ... chunks: whenever the tables have doubled
                 _analyze(app)
     return result
 

@@ -5,7 +5,9 @@ subscribers take N times less with N processes, up to the point where the append
 table's lock, fill the database's time. Each part is `python -m api.demo_parts` (a plain subprocess, never a fork
 of a process holding connections): it reads the plan and its range of chunks as JSON on stdin, seeds them through
 the same commands as a single-process demo, reports `+N` lines as subscribers are done and one `=` line with its
-counts at the end. Chunks are independent (see `api.demo.Plan`), so the ledger is the same as with one process.
+counts at the end. Only the part with the first chunks refreshes the planner's statistics as it goes: the tables
+grow with all parts at once, so its doubling schedule is everyone's. Chunks are independent (see
+`api.demo.Plan`), so the ledger is the same as with one process.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class Part:
             text=True,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps({"plan": plan.to_json(), "chunks": [first, end]}))
+        order = {"plan": plan.to_json(), "chunks": [first, end], "analyze": first == plan.chunks.start}
+        self.process.stdin.write(json.dumps(order))
         self.process.stdin.close()
         self.counts: dict[str, int] | None = None
         self.relay = threading.Thread(target=self._relay, args=(self.process.stdout, advance), daemon=True)
@@ -94,7 +97,8 @@ def _seed_part() -> None:
     app = demo_ledger(os.environ["LEDGER_DATABASE_URL"])
     progress = _Progress()
     try:
-        result = seed_chunks(app, Plan.from_json(order["plan"]), range(*order["chunks"]), progress)
+        plan, chunks = Plan.from_json(order["plan"]), range(*order["chunks"])
+        result = seed_chunks(app, plan, chunks, progress, analyze=order["analyze"])
     finally:
         app.close()
     progress.flush()
