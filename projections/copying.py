@@ -9,9 +9,11 @@ Every value goes through its column's own bind processing first (`Money` refuses
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any, cast
 
 from sqlalchemy import Column, Table
@@ -20,15 +22,17 @@ from sqlalchemy.engine import Connection, Dialect
 from projections.aside import qualified
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+NULL = "\\N"
 MISSING = object()
 
 
 def copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (dicts by column name) into `table` with one COPY, inside `conn`'s transaction."""
+    if not rows:
+        return
     fields = [_fields(column, conn.dialect, rows) for column in table.columns]
-    buffer = io.StringIO()
-    buffer.writelines("\t".join(line) + "\n" for line in zip(*fields, strict=True))
-    buffer.seek(0)
+    buffer = io.StringIO("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(column.name) for column in table.columns)
     cursor = conn.connection.cursor()
@@ -49,7 +53,12 @@ def _fields(column: Column[Any], dialect: Dialect, rows: list[dict[str, Any]]) -
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if process is not None:
         values = [None if value is None else process(value) for value in values]
-    return ["\\N" if value is None else _FORMATS.get(type(value), _escaped)(value) for value in values]
+    present = [value for value in values if value is not None]
+    kinds = set(map(type, present))
+    if kinds == {str} and _SPECIAL.search("".join(present)) is None:
+        return [NULL if value is None else value for value in values]  # plain text: nothing to escape
+    format_ = _FORMATS.get(kinds.pop(), _escaped) if len(kinds) == 1 else _formatted
+    return [NULL if value is None else format_(value) for value in values]
 
 
 def _default(column: Column[Any]) -> Any:
@@ -64,10 +73,14 @@ def _escaped(value: Any) -> str:
     return str(value).translate(_ESCAPES)
 
 
+def _formatted(value: Any) -> str:
+    return _FORMATS.get(type(value), _escaped)(value)
+
+
 _FORMATS: dict[type, Callable[[Any], str]] = {
     bool: lambda value: "t" if value else "f",
     int: str,
     Decimal: str,
-    datetime: lambda value: value.isoformat(" "),
+    datetime: methodcaller("isoformat", " "),
     date: date.isoformat,
 }

@@ -55,11 +55,12 @@ class Money(TypeDecorator[Decimal]):
         if isinstance(value, float | bool):
             raise TypeError(f"money must be a Decimal, never {type(value).__name__}: {value!r}")
         amount = Decimal(value)
-        if amount != amount.quantize(CENT):
+        cents = amount.quantize(CENT)
+        if cents != amount:
             raise ValueError(f"money {amount} has more than two decimal places")
         if dialect.name == "sqlite":
             return int(amount * PIASTRES_PER_POUND)
-        return amount.quantize(CENT)
+        return cents
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
