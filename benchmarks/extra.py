@@ -21,12 +21,12 @@ def _events(app: Any) -> int:
     return app.recorder.max_notification_id() or 0
 
 
-def rebuild_rate(db: Scratch) -> float:
+def rebuild_rate(db: Scratch, workers: int = 2) -> float:
     app = ledger_app(db)
     runner = ProjectionRunner(app)
     with runner.locked():
         started = time.perf_counter()
-        runner.rebuild(progress=False)
+        runner.rebuild(progress=False, workers=workers)
         rate = _events(app) / (time.perf_counter() - started)
     runner.close()
     app.close()

@@ -92,7 +92,7 @@ def main(subscribers: int, cycles: int, database_url: str | None, workers: int, 
         last_cycle = recent_cycles(datetime.now(UTC).date(), cycles)[-1].name
         summary.update(_billing(url, last_cycle, workers))
         summary.update(_sizes(dsn))
-        summary["rebuild_seconds"] = _step(url, "project", "--rebuild", "--once")
+        summary["rebuild_seconds"] = _step(url, "project", "--rebuild", "--once", "--workers", str(workers))
         summary["verify_seconds"] = _step(url, "verify", "--no-progress", "--workers", str(workers))
         for step in ("rebuild", "verify"):
             summary[f"{step}_events_per_second"] = round(summary["events"] / summary[f"{step}_seconds"])

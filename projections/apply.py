@@ -300,6 +300,11 @@ def preload(ws: WorkingSet, events: list[Any]) -> None:
 
 def apply_all(ws: WorkingSet, events: list[Any]) -> None:
     preload(ws, events)
+    apply_events(ws, events)
+    ws.flush()
+
+
+def apply_events(ws: WorkingSet, events: list[Any]) -> None:
+    """Change the working set's rows for each event, in order (nothing is written until `ws.flush()`)."""
     for event in events:
         HANDLERS[get_topic(type(event))](ws, event)
-    ws.flush()

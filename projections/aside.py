@@ -37,6 +37,12 @@ def prepare(engine: Engine) -> Engine:
     return aside
 
 
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics of the read models `engine`'s statements go to (PostgreSQL)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE " + ", ".join(qualified(conn, table) for table in READ_MODELS))
+
+
 def swap_in(engine: Engine) -> None:
     """Replace the live read models with those built in SCHEMA, in one transaction."""
     with engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""`ledger project [--once] [--rebuild]`: catch the read models up with the ledger, then follow it.
+"""`ledger project [--once] [--rebuild [--workers N]]`: catch the read models up with the ledger, then follow it.
 
 Reads `LEDGER_DATABASE_URL` (default `sqlite:///ledger.db`); the read models live in that same database. Only one
 runner writes at a time (projections/locking.py): a second one exits with status 75 and says who holds the lock,
@@ -72,7 +72,14 @@ class StopFlag:
     type=click.IntRange(min=1, max=10000),
     help="Events applied per transaction.",
 )
-def project(once: bool, rebuild: bool, wait: bool, interval: float, batch_size: int) -> None:
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="With --rebuild on PostgreSQL: a large ledger is rebuilt by this many processes, split by aggregate.",
+)
+def project(once: bool, rebuild: bool, wait: bool, interval: float, batch_size: int, workers: int) -> None:
     """Catch the read models up with the ledger and follow it (or stop when caught up, with --once)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -83,7 +90,7 @@ def project(once: bool, rebuild: bool, wait: bool, interval: float, batch_size: 
     try:
         with runner.locked(wait=wait, interval=interval):
             if rebuild:
-                runner.rebuild(progress=True)
+                runner.rebuild(progress=True, workers=workers)
             else:
                 runner.catch_up(progress=once and sys.stderr.isatty(), should_stop=stop)
             if not once:

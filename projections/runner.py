@@ -20,14 +20,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import Notification, Tracking
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, insert, inspect
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from ledger.connections import harden
-from projections import apply, aside, tracking
+from projections import apply, aside, rebuild_parts, tracking
 from projections.locking import WriterLock
 from projections.tables import READ_MODELS, create_tables, metadata
+from projections.tables import governorates as t_governorates
 from projections.tables import tracking as t_tracking
 from projections.workingset import WorkingSet
 
@@ -153,8 +154,7 @@ class ProjectionRunner:
         """
         if self.engine.dialect.name != "postgresql" or position < 2 * self._analyzed_at:
             return
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE " + ", ".join(aside.qualified(conn, table) for table in READ_MODELS))
+        aside.analyze(self.engine)
         self._analyzed_at = max(position, 1)
 
     def catch_up(
@@ -196,12 +196,13 @@ class ProjectionRunner:
             if self.catch_up(should_stop=should_stop) < self.batch_size:
                 _sleep(interval, should_stop)
 
-    def rebuild(self, progress: bool = True) -> int:
-        """Replay the whole ledger into fresh read models; returns the number of notifications read.
+    def rebuild(self, progress: bool = True, workers: int = 1) -> int:
+        """Replay the whole ledger into fresh read models; returns the number of events read.
 
-        On PostgreSQL they are built beside the live ones, which keep answering, and swapped in with one
-        transaction at the end (projections/aside.py). Elsewhere the live ones are dropped, recreated and the
-        position set to 0 in one transaction, then refilled.
+        On PostgreSQL they are built beside the live ones, which keep answering, by whole aggregates up to the
+        current end of the log (projections/rebuild.py; over `workers` processes when the ledger is large), swapped
+        in with one transaction (projections/aside.py), and then caught up in log order. Elsewhere the live ones are
+        dropped, recreated and the position set to 0 in one transaction, then refilled in log order.
         """
         if not self.lock.held:
             raise RuntimeError("a rebuild needs the writer lock (use .locked())")
@@ -214,19 +215,21 @@ class ProjectionRunner:
             self._position = self._analyzed_at = 0
             log.info("read models emptied; replaying the ledger from position 0")
             return self.catch_up(progress=progress, batch_size=size)
-        live = self.engine
-        self.engine = aside.prepare(live)
-        try:
-            with self.engine.begin() as conn:
-                tracking.ensure(conn, self.name)
-            self._position = self._analyzed_at = 0
-            log.info("building the read models afresh in schema %s; the live ones keep answering", aside.SCHEMA)
-            done = self.catch_up(progress=progress, batch_size=size)
-        finally:
-            self.engine, self._position = live, None
-        aside.swap_in(live)
-        log.info("rebuilt read models swapped in at notification %d", self.position())
-        return done + self.catch_up(batch_size=size)
+        built = aside.prepare(self.engine)
+        upto = self.app.recorder.max_notification_id() or 0
+        log.info("building the read models in schema %s up to %d; the live ones keep answering", aside.SCHEMA, upto)
+        with tqdm(total=upto, disable=not progress, desc="rebuilding", unit="event") as bar:
+            read, governorates = rebuild_parts.project(self.app, built, upto, workers, bar.update)
+        with built.begin() as conn:
+            if governorates:
+                conn.execute(insert(t_governorates), governorates)
+            tracking.ensure(conn, self.name)
+            tracking.advance(conn, 0, Tracking(self.name, upto))
+        aside.analyze(built)
+        aside.swap_in(self.engine)
+        self._position = None
+        log.info("rebuilt read models swapped in at notification %d (%d events)", upto, read)
+        return read + self.catch_up(batch_size=size)
 
     @contextmanager
     def _progress_bar(self, progress: bool) -> Iterator[Any]:

@@ -49,8 +49,11 @@ def key_in(conn: Connection, columns: list[Any], keys: Sequence[Hashable]) -> An
 class TableRows:
     """One table's rows of this batch, keyed by primary key; `None` marks a row that does not (or no longer) exist."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, complete: bool = False) -> None:
         self.table = table
+        # complete: the batch already holds every row there is (a rebuild by whole aggregates), so a key it does not
+        # hold has no row and is never looked up
+        self.complete = complete
         self.pk = [c.name for c in table.primary_key.columns]
         # A row's key: the value of a one-column key, else the tuple of the key's values (called for every change).
         self.key_of: Callable[[Row], Hashable] = itemgetter(*self.pk)
@@ -60,6 +63,9 @@ class TableRows:
 
     def load(self, conn: Connection, keys: Iterable[Hashable]) -> None:
         missing = [k for k in set(keys) if k not in self.rows]
+        if self.complete:
+            self.rows.update(dict.fromkeys(missing))
+            return
         columns = [self.table.c[name] for name in self.pk]
         for chunk in chunks(conn, missing):
             for found in conn.execute(select(self.table).where(key_in(conn, columns, chunk))).mappings():
@@ -201,11 +207,13 @@ class WorkingSet:
     # -- writing --------------------------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        tables = (self.governorates, self.subscribers, self.bills, self.payments, self.review_queue, self.settlements)
-        for rows in tables:
+        for rows in self.flushed():
             rows.flush(self.conn)
         refresh_totals(self.conn, sorted(self.totals_stale))
         self.totals_stale.clear()
+
+    def flushed(self) -> tuple[TableRows, ...]:
+        return (self.governorates, self.subscribers, self.bills, self.payments, self.review_queue, self.settlements)
 
 
 def _totals_statement() -> Any:

@@ -15,6 +15,7 @@ from projections.cli import EXIT_BUSY, project
 from projections.locking import WriterLock
 from projections.runner import ProjectionRunner
 from projections.workingset import ProjectionError
+from tests.projections.ledger_world import World
 from tests.projections.projection_helpers import dump_read_models, seed_bulk
 from tests.projections.runner_processes import reader, wait_for
 
@@ -42,7 +43,7 @@ def test_the_live_read_models_answer_throughout_a_rebuild_and_survive_one_that_f
     with runner.locked():
         runner.catch_up()
         before = dump_read_models(live)
-        real_apply, batches, during = apply.apply_all, [], []
+        real_apply, batches, during = apply.apply_events, [], []
 
         def apply_then_fail(ws, events):
             batches.append(len(events))
@@ -51,12 +52,12 @@ def test_the_live_read_models_answer_throughout_a_rebuild_and_survive_one_that_f
                 raise RuntimeError("the rebuild dies here")
             real_apply(ws, events)
 
-        monkeypatch.setattr(apply, "apply_all", apply_then_fail)
-        monkeypatch.setattr("projections.runner.REBUILD_BATCH_SIZE", 7)
+        monkeypatch.setattr(apply, "apply_events", apply_then_fail)
+        monkeypatch.setattr("projections.rebuild.BATCH_EVENTS", 7)
         with pytest.raises(RuntimeError, match="dies here"):
             runner.rebuild(progress=False)
         assert during == [before] * 3 and dump_read_models(live) == before and runner.position() == last
-        monkeypatch.setattr(apply, "apply_all", real_apply)
+        monkeypatch.setattr(apply, "apply_events", real_apply)
         assert runner.rebuild(progress=False) == last
         assert dump_read_models(live) == before and runner.position() == last
         with live.connect() as conn:
@@ -126,3 +127,29 @@ def test_the_project_command_catches_up_once_and_exits_75_when_busy(sqlite_url, 
     finally:
         lock.release()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_rebuild_split_over_processes_gives_the_tables_of_one_in_log_order(pg_url, make_ledger, clock, monkeypatch):
+    """Three processes, each rebuilding a range of aggregates: their governorate counts must add up, and the
+    governorates' own fields (listed, switched) come from the part holding their events."""
+    app = make_ledger(pg_url)
+    seed_bulk(app, 40)
+    world = World(app, clock)
+    world.start([("SY-DR", "residential", ("CBS",)), ("SY-DY", "commercial", ("REB",))])
+    for op in [
+        ("switch", "SY-DY"),
+        ("switch", "SY-DR"),
+        ("advance", 30),
+        ("switch", "SY-DR"),
+        ("pay", 0, 0, 2, 0, "web", 2),
+    ]:
+        world.play(op)
+    runner = ProjectionRunner(app)
+    with runner.locked():
+        runner.catch_up()
+        in_log_order = dump_read_models(runner.engine)
+        monkeypatch.setattr("projections.rebuild_parts.PARALLEL_FROM_EVENTS", 0)
+        assert runner.rebuild(progress=False, workers=3) == app.recorder.max_notification_id()
+        assert dump_read_models(runner.engine) == in_log_order
+    runner.close()
