@@ -20,9 +20,9 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import select
 
-from ledger.audit_chain import BATCH, Row, as_row, engine, events_table, raw_columns, to_event
+from ledger.audit_chain import BATCH, Row, as_row, engine, events_table, raw_columns, streamed, to_event
 from ledger.claims import payment_claim_id
 from ledger.money import ZERO, to_new
 from ledger.subscriber import Subscriber, subscriber_id
@@ -37,28 +37,14 @@ def stream_by_subscriber(app: Any, upto: int | None, batch: int = BATCH, ids: Id
     """Every subscriber event with position <= upto, ordered by (subscriber, version); only subscribers whose
     aggregate id is in `ids` (lowest included, first excluded; None: unbounded)."""
     table = events_table(app)
-    key = tuple_(table.c.originator_id, table.c.originator_version)
-    columns = raw_columns(table)
-    within: list[ColumnElement[bool]] = [table.c.topic.like(SUBSCRIBER_TOPICS)]
+    query = select(*raw_columns(table)).where(table.c.topic.like(SUBSCRIBER_TOPICS))
     if ids[0] is not None:
-        within.append(table.c.originator_id >= ids[0])
+        query = query.where(table.c.originator_id >= ids[0])
     if ids[1] is not None:
-        within.append(table.c.originator_id < ids[1])
-    last: tuple[UUID, int] | None = None
-    while True:
-        query = select(*columns).where(*within)
-        query = query.order_by(table.c.originator_id, table.c.originator_version).limit(batch)
-        if upto is not None:
-            query = query.where(table.c.id <= upto)
-        if last is not None:
-            query = query.where(key > last)
-        with engine(app).connect() as conn:
-            records = conn.execute(query).all()
-        rows = [as_row(r) for r in records]
-        yield from rows
-        if len(rows) < batch:
-            return
-        last = (rows[-1].originator_id, rows[-1].version)
+        query = query.where(table.c.originator_id < ids[1])
+    if upto is not None:
+        query = query.where(table.c.id <= upto)
+    return streamed(app, query.order_by(table.c.originator_id, table.c.originator_version), batch)
 
 
 class Account:
