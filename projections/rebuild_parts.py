@@ -149,12 +149,23 @@ def run_part(upto: int, part: int, parts: int) -> dict[str, Any]:
             engine.execution_options(schema_translate_map={None: aside.SCHEMA}),
             upto,
             id_range(part, parts),
-            done=lambda n: print(f"read {n}", flush=True),
+            done=_reporter(os.getppid()),
         )
     finally:
         engine.dispose()
         app.close()
     return {"read": read, "governorates": [encoded(row) for row in governorate_rows(governorates)]}
+
+
+def _reporter(parent: int) -> Callable[[int], None]:
+    """Print each batch's count for the parent's progress bar; stop if the parent is gone (its rebuild failed)."""
+
+    def report(read: int) -> None:
+        if os.getppid() != parent:
+            raise SystemExit("the rebuild that started this part has ended; stopping")
+        print(f"read {read}", flush=True)
+
+    return report
 
 
 if __name__ == "__main__":
