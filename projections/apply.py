@@ -82,9 +82,10 @@ def _advance_meter(ws: WorkingSet, sub: Row, meter_no: str, reading_kwh: int, so
 
 def reading_submitted(ws: WorkingSet, e: Any) -> None:
     sub = ws.subscriber(_id(e))
-    ws.review_queue.get(ws.conn, e.reading_id)
+    key = (e.reading_id, sub["subscriber_no"])
+    ws.review_queue.get(ws.conn, key)
     if not e.flagged:
-        ws.review_queue.remove(e.reading_id)  # a same-id reading submitted again, now accepted, replaces it
+        ws.review_queue.remove(key)  # a same-id reading submitted again, now accepted, replaces it
         _advance_meter(ws, sub, e.meter_no, e.reading_kwh, e.source)
         return
     ws.review_queue.put(
@@ -104,10 +105,11 @@ def reading_submitted(ws: WorkingSet, e: Any) -> None:
 
 def reading_reviewed(ws: WorkingSet, e: Any) -> None:
     sub = ws.subscriber(_id(e))
-    reading = ws.review_queue.get(ws.conn, e.reading_id)
+    key = (e.reading_id, sub["subscriber_no"])
+    reading = ws.review_queue.get(ws.conn, key)
     if reading is None:
         raise ProjectionError(f"reading {e.reading_id} was reviewed but is not in the review queue")
-    ws.review_queue.remove(e.reading_id)
+    ws.review_queue.remove(key)
     if e.accepted:
         _advance_meter(ws, sub, reading["meter_no"], reading["reading_kwh"], reading["source"])
 
@@ -295,7 +297,9 @@ def preload(ws: WorkingSet, events: list[Any]) -> None:
     ws.payments.load(ws.conn, [(bank, ref) for bank, _, ref in keys])
     bill_ids = {e.bill_id for e in events if isinstance(e, NEEDS_BILL)}
     ws.bills.load(ws.conn, bill_ids | {row["bill_id"] for row in ws.payments.rows.values() if row is not None})
-    ws.review_queue.load(ws.conn, [e.reading_id for e in events if isinstance(e, NEEDS_READING)])
+    numbers = ws.subscriber_no_by_id  # a subscriber not stored yet has no queued reading yet
+    readings = [(e.reading_id, numbers[_id(e)]) for e in events if isinstance(e, NEEDS_READING) and _id(e) in numbers]
+    ws.review_queue.load(ws.conn, readings)
 
 
 def apply_all(ws: WorkingSet, events: list[Any]) -> None:

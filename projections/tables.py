@@ -167,8 +167,10 @@ payments = Table(
 review_queue = Table(
     "rm_review_queue",
     metadata,
+    # A reading's id is derived from its meter number, kWh and instant, and meter numbers are not unique across
+    # subscribers, so the subscriber is part of the key.
     Column("reading_id", String(36), primary_key=True),
-    Column("subscriber_no", String(64), nullable=False, index=True),
+    Column("subscriber_no", String(64), primary_key=True, index=True),
     Column("governorate", String(8), nullable=False),
     Column("meter_no", String(64), nullable=False),
     Column("reading_kwh", BigInteger, nullable=False),

@@ -4,6 +4,7 @@ an event it does not know, and the `project` command's options and exit statuses
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -153,3 +154,32 @@ def test_a_rebuild_split_over_processes_gives_the_tables_of_one_in_log_order(pg_
         assert runner.rebuild(progress=False, workers=3) == app.recorder.max_notification_id()
         assert dump_read_models(runner.engine) == in_log_order
     runner.close()
+
+
+def test_two_subscribers_with_the_same_meter_number_keep_their_own_flagged_readings(database_url, make_ledger, clock):
+    """A reading's id is derived from the meter number, the kWh and the instant, so two subscribers registered with
+    the same meter number (a data-entry slip the ledger does not refuse) can submit readings with the same id: the
+    review queue keeps one row per subscriber, in log order and in a rebuild alike."""
+    app = make_ledger(database_url)
+    read_at = clock.now - timedelta(days=1)
+    for no in ("DI-1", "DI-2"):
+        app.register_subscriber(no, "SY-DI", "residential", "M-SHARED", 100, f"Subscriber {no}")
+    flagged = [app.submit_reading(no, 900_000, read_at, "reader") for no in ("DI-1", "DI-2")]
+    assert flagged[0]["reading_id"] == flagged[1]["reading_id"] and all(r["flagged"] for r in flagged)
+    runner = ProjectionRunner(app)
+    with runner.locked():
+        runner.catch_up()
+        assert queued(runner.engine) == [("DI-1", flagged[0]["reading_id"]), ("DI-2", flagged[1]["reading_id"])]
+        in_log_order = dump_read_models(runner.engine)
+        runner.rebuild(progress=False)
+        assert dump_read_models(runner.engine) == in_log_order
+        app.review_reading("DI-2", flagged[1]["reading_id"], True, "checked on site")
+        runner.catch_up()
+        assert queued(runner.engine) == [("DI-1", flagged[0]["reading_id"])]
+    runner.close()
+
+
+def queued(engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT subscriber_no, reading_id FROM rm_review_queue ORDER BY subscriber_no"))
+        return [tuple(row) for row in found]
