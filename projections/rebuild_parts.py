@@ -7,7 +7,8 @@ aside: their rows never overlap (projections/rebuild.py). Each part is `python -
 PART PARTS` (a plain subprocess, the database URL in its environment): it prints a line `read N` after each batch,
 for the progress bar, and at the end its count of events and its governorate rows as JSON. The parent adds the
 parts' governorate counts together and writes those rows itself. A part that fails fails the rebuild: the live
-read models are untouched (projections/aside.py). Small ledgers, SQLite in memory and `workers` < 2 run in-process.
+read models are untouched (projections/aside.py). Small ledgers, SQLite (one writer) and `workers` < 2 run
+in-process.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def project(app: Any, engine: Engine, upto: int, workers: int, done: Callable[[i
     """Rebuild every aggregate's events up to `upto` into `engine`'s empty tables, in `workers` processes when it
     is worth it; returns the number of events read and the governorate rows, which the caller writes."""
     url = database_url(app)
-    if workers < 2 or url is None or upto < PARALLEL_FROM_EVENTS:
+    if workers < 2 or url is None or upto < PARALLEL_FROM_EVENTS or engine.dialect.name != "postgresql":
         read, governorates = project_range(app, engine, upto, done=done)
         return read, governorate_rows(governorates)
     parts = [Part(url, upto, part, workers, done) for part in range(workers)]

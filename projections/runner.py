@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import Notification, Tracking
-from sqlalchemy import create_engine, event, insert, inspect
+from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
@@ -55,25 +55,12 @@ def writer_engine(app: Any) -> Engine:
 
 
 def sqlite_engine(app: Any, begin: str) -> Engine:
-    """The ledger's engine, or for a SQLite file a separate one whose transactions start with `begin`.
-
-    pysqlite opens no transaction before a SELECT by itself; here `begin` is issued at the start of every
-    transaction, so a read-only transaction also sees one consistent snapshot throughout.
-    """
+    """The ledger's engine, or for a SQLite file a separate one whose transactions start with `begin`
+    (`aside.sqlite_file_engine`)."""
     engine: Engine = app.recorder.datastore.engine
     if engine.dialect.name != "sqlite" or app.recorder.datastore.is_sqlite_in_memory_db:
         return engine
-    own = create_engine(engine.url, connect_args={"timeout": 60})
-
-    @event.listens_for(own, "connect")
-    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(own, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
-
-    return own
+    return aside.sqlite_file_engine(engine, begin)
 
 
 class ProjectionRunner:
@@ -199,25 +186,19 @@ class ProjectionRunner:
     def rebuild(self, progress: bool = True, workers: int = 1) -> int:
         """Replay the whole ledger into fresh read models; returns the number of events read.
 
-        On PostgreSQL they are built beside the live ones, which keep answering, by whole aggregates up to the
-        current end of the log (projections/rebuild.py; over `workers` processes when the ledger is large), swapped
-        in with one transaction (projections/aside.py), and then caught up in log order. Elsewhere the live ones are
-        dropped, recreated and the position set to 0 in one transaction, then refilled in log order.
+        They are built beside the live ones, which keep answering, by whole aggregates up to the current end of the
+        log (projections/rebuild.py; on PostgreSQL over `workers` processes when the ledger is large), swapped in
+        with one transaction (projections/aside.py), and then caught up in log order. An in-memory SQLite
+        database has nothing to build beside: there the tables are emptied and refilled in log order.
         """
         if not self.lock.held:
             raise RuntimeError("a rebuild needs the writer lock (use .locked())")
         size = max(self.batch_size, REBUILD_BATCH_SIZE)
-        if self.engine.dialect.name != "postgresql":
-            with self.engine.begin() as conn:
-                metadata.drop_all(conn, tables=list(READ_MODELS))
-                metadata.create_all(conn, tables=list(READ_MODELS))
-                tracking.reset(conn, self.name)
-            self._position = self._analyzed_at = 0
-            log.info("read models emptied; replaying the ledger from position 0")
-            return self.catch_up(progress=progress, batch_size=size)
+        if getattr(self.app.recorder.datastore, "is_sqlite_in_memory_db", False):
+            return self._refill(size, progress)
         built = aside.prepare(self.engine)
         upto = self.app.recorder.max_notification_id() or 0
-        log.info("building the read models in schema %s up to %d; the live ones keep answering", aside.SCHEMA, upto)
+        log.info("building the read models in %s up to %d; the live ones keep answering", aside.SCHEMA, upto)
         with tqdm(total=upto, disable=not progress, desc="rebuilding", unit="event") as bar:
             read, governorates = rebuild_parts.project(self.app, built, upto, workers, bar.update)
         with built.begin() as conn:
@@ -226,10 +207,19 @@ class ProjectionRunner:
             tracking.ensure(conn, self.name)
             tracking.advance(conn, 0, Tracking(self.name, upto))
         aside.analyze(built)
-        aside.swap_in(self.engine)
+        aside.swap_in(self.engine, built)
         self._position = None
         log.info("rebuilt read models swapped in at notification %d (%d events)", upto, read)
         return read + self.catch_up(batch_size=size)
+
+    def _refill(self, size: int, progress: bool) -> int:
+        with self.engine.begin() as conn:
+            metadata.drop_all(conn, tables=list(READ_MODELS))
+            metadata.create_all(conn, tables=list(READ_MODELS))
+            tracking.reset(conn, self.name)
+        self._position = self._analyzed_at = 0
+        log.info("read models emptied; replaying the ledger from position 0")
+        return self.catch_up(progress=progress, batch_size=size)
 
     @contextmanager
     def _progress_bar(self, progress: bool) -> Iterator[Any]:
