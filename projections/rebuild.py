@@ -5,7 +5,7 @@ Catching up in log order has to look up, for every batch, the rows its events to
 starts from empty tables, so it can take the events in another order: up to a fixed position `upto`, ordered by
 aggregate and version (the event table's primary key), and cut into batches only between aggregates. Then a
 batch holds every row its aggregates will ever have, knows that a row it does not hold does not exist, and writes
-each row once, finished, with COPY.
+each row once, finished (with COPY on PostgreSQL).
 
 The result is the same as replaying in log order, because the projections of different aggregates touch different
 rows (a subscriber's bills, payments and queued readings carry its own number; a settlement is its own aggregate):
@@ -79,6 +79,9 @@ Rows = dict[Any, Row | None]
 
 
 def sum_totals(subscribers: Rows, bills: Rows, payments: Rows) -> None:
+    """Set each subscriber row's totals from the given bills and payments, as `workingset.REFRESH_TOTALS` sums them
+    in SQL: billed, adjusted and outstanding over its bills; paid and the last payment over its payments not
+    reversed; cleared over the cleared ones; refunds due over the reversed ones a settlement had listed."""
     totals = {no: _zero_totals() for no, row in subscribers.items() if row is not None}
     for bill in filter(None, bills.values()):
         into = totals[bill["subscriber_no"]]
