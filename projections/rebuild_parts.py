@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Date, create_engine
 from sqlalchemy.engine import Engine
@@ -29,6 +27,7 @@ from ledger.audit_parallel import PARALLEL_FROM_EVENTS, database_url, id_range
 from ledger.connections import harden
 from projections import aside
 from projections import tables as t
+from projections.parts import Part, reporter, results
 from projections.rebuild import Governorates, project_range
 from projections.workingset import Row
 
@@ -43,13 +42,9 @@ def project(app: Any, engine: Engine, upto: int, workers: int, done: Callable[[i
     if workers < 2 or url is None or upto < PARALLEL_FROM_EVENTS or engine.dialect.name != "postgresql":
         read, governorates = project_range(app, engine, upto, done=done)
         return read, governorate_rows(governorates)
-    parts = [Part(url, upto, part, workers, done) for part in range(workers)]
-    try:
-        results = [part.result() for part in parts]
-    finally:
-        for part in parts:
-            part.stop()
-    return sum(read for read, _ in results), merged([rows for _, rows in results])
+    args = [[str(upto), str(part), str(workers)] for part in range(workers)]
+    found = results([Part(url, "projections.rebuild_parts", a, done) for a in args])
+    return sum(int(f["read"]) for f in found), merged([[decoded(row) for row in f["governorates"]] for f in found])
 
 
 def governorate_rows(governorates: Governorates) -> list[Row]:
@@ -70,51 +65,6 @@ def merged(parts: list[list[Row]]) -> list[Row]:
             if row["governorate_id"] is not None:
                 into.update({name: row[name] for name in OWNED})
     return list(rows.values())
-
-
-class Part:
-    """One range's rebuild in its own process; `result()` waits for it."""
-
-    def __init__(self, url: str, upto: int, part: int, parts: int, done: Callable[[int], None]) -> None:
-        env = {**os.environ, "LEDGER_DATABASE_URL": url}  # never on a command line others can read
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "projections.rebuild_parts", str(upto), str(part), str(parts)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.outcome: dict[str, Any] = {}
-        self.errors: list[str] = []
-        self.threads = [
-            threading.Thread(target=self._follow, args=(self.process.stdout, done), daemon=True),
-            threading.Thread(target=self._collect, args=(self.process.stderr,), daemon=True),
-        ]
-        for thread in self.threads:
-            thread.start()
-
-    def _follow(self, out: IO[str], done: Callable[[int], None]) -> None:
-        for line in out:
-            if line.startswith("read "):
-                done(int(line.split()[1]))
-            elif line.strip():
-                self.outcome = json.loads(line)
-
-    def _collect(self, err: IO[str]) -> None:
-        self.errors += list(err)
-
-    def result(self) -> tuple[int, list[Row]]:
-        status = self.process.wait()
-        for thread in self.threads:
-            thread.join()
-        if status != 0 or not self.outcome:
-            raise RuntimeError(f"a rebuild part failed (exit status {status}): {''.join(self.errors).strip()[-2000:]}")
-        return int(self.outcome["read"]), [decoded(row) for row in self.outcome["governorates"]]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 _DAYS = {c.name for c in t.governorates.columns if isinstance(c.type, Date)}
@@ -150,23 +100,12 @@ def run_part(upto: int, part: int, parts: int) -> dict[str, Any]:
             engine.execution_options(schema_translate_map={None: aside.SCHEMA}),
             upto,
             id_range(part, parts),
-            done=_reporter(os.getppid()),
+            done=reporter(os.getppid()),
         )
     finally:
         engine.dispose()
         app.close()
     return {"read": read, "governorates": [encoded(row) for row in governorate_rows(governorates)]}
-
-
-def _reporter(parent: int) -> Callable[[int], None]:
-    """Print each batch's count for the parent's progress bar; stop if the parent is gone (its rebuild failed)."""
-
-    def report(read: int) -> None:
-        if os.getppid() != parent:
-            raise SystemExit("the rebuild that started this part has ended; stopping")
-        print(f"read {read}", flush=True)
-
-    return report
 
 
 if __name__ == "__main__":
