@@ -23,6 +23,8 @@ import sqlalchemy.exc
 from eventsourcing import persistence as es
 from eventsourcing.persistence import StoredEvent
 
+from ledger.group_commit import GroupCommit
+
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[], states bytea[])
 RETURNS SETOF bigint LANGUAGE plpgsql AS $$
@@ -86,6 +88,7 @@ class Appender:
         self.channel = channel
         self._ready = False
         self._lock = threading.Lock()
+        self._group = GroupCommit(self._append_now)
 
     def ensure_function(self) -> None:
         """Create or replace the function; an advisory lock keeps processes starting together from colliding."""
@@ -113,11 +116,13 @@ class Appender:
         return f"SELECT * FROM {self.function}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])", params
 
     def append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Insert the events atomically and return their notification ids, in order.
+        """Insert the events atomically and return their notification ids, in order; concurrent appends of this
+        process share one call and one commit (ledger/group_commit.py)."""
+        return self._group.append(stored_events)
 
-        Runs on a raw connection of the autocommit pool: this is the hottest statement of the ledger, and
-        SQLAlchemy's statement handling cost about as much as the round trip.
-        """
+    def _append_now(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """One call of the function, on a raw connection of the autocommit pool: this is the hottest statement of
+        the ledger, and SQLAlchemy's statement handling cost about as much as the round trip."""
         statement, params = self.call(stored_events)
         with translated_errors(self._dbapi):  # the pool hands on the driver's own error when it cannot connect
             connection = self.engine.raw_connection()
