@@ -31,7 +31,7 @@ def _scenario(rate: float, unit: str, **baseline_rates: float) -> dict[str, Any]
 
 
 def run_backend(backend: str, scale: int) -> dict[str, dict[str, Any]]:
-    n = 600 * scale
+    n = 2000 * scale  # payments: enough that thread start-up and the first statements do not count
     results: dict[str, dict[str, Any]] = {}
     with scratch(backend) as db:
         raw1 = baselines.raw_single_inserts(db, n)
@@ -48,10 +48,10 @@ def run_backend(backend: str, scale: int) -> dict[str, dict[str, Any]]:
         results["payments_8_clients"] = _scenario(
             pay8, "payments/s", raw_insert_8_clients=raw8, naive_library=naive_rate, crud_update=crud
         )
-        bill_rate, _ = ledger_scenarios.billing_run(db, 1000 * scale)
+        bill_rate, _ = ledger_scenarios.billing_run(db, 10_000 * scale)
         results["billing_run"] = _scenario(bill_rate, "bills/s", raw_batch_insert_1000=batch)
         if backend == "postgres":
-            parallel = billing_parallel.billing_per_governorate(db, 1000 * scale)
+            parallel = billing_parallel.billing_per_governorate(db, 5000 * scale)
             results["billing_run_2_governorates_at_once"] = _scenario(
                 parallel, "bills/s", raw_batch_insert_1000=batch, one_process=bill_rate
             )
