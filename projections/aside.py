@@ -100,8 +100,9 @@ def _copy_in(live: Engine, built: Engine) -> None:
     swapper = sqlite_file_engine(live, "BEGIN IMMEDIATE", attach=path)
     try:
         with swapper.begin() as conn:
-            metadata.drop_all(conn, tables=list(SWAPPED))
-            metadata.create_all(conn, tables=list(SWAPPED))
+            for table in SWAPPED:  # named with their database: an unqualified name may also find the attached one
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS main.{table.name}")
+            metadata.create_all(conn, tables=list(SWAPPED), checkfirst=False)
             for table in SWAPPED:
                 names = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
                 into, source = f"main.{table.name}", f"{SCHEMA}.{table.name}"
