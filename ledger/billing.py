@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -59,14 +60,9 @@ def run_billing(
         gov.names(governorate)
     counts: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
-    batch: list[str] = []
-    subscribers = registrations(app, governorate)
-    for subscriber_no, _ in tqdm(subscribers, disable=not progress, desc=f"billing {cycle}", unit="sub"):
-        batch.append(subscriber_no)
-        if len(batch) == BATCH:
-            _bill_batch(app, batch, cycle, issued_on, counts, failures)
-            batch = []
-    _bill_batch(app, batch, cycle, issued_on, counts, failures)
+    subscribers = tqdm(registrations(app, governorate), disable=not progress, desc=f"billing {cycle}", unit="sub")
+    for numbers, loaded in _loaded_ahead(app, _batches(no for no, _ in subscribers)):
+        _bill_batch(app, numbers, loaded, cycle, issued_on, counts, failures)
     log.info("billing run %s %s: %s", cycle, governorate or "all", dict(counts))
     return {
         "cycle": cycle,
@@ -79,9 +75,38 @@ def run_billing(
     }
 
 
+def _batches(numbers: Iterator[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for number in numbers:
+        batch.append(number)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _loaded_ahead(app: Any, batches: Iterator[list[str]]) -> Iterator[tuple[list[str], dict[str, Any]]]:
+    """Each batch with its subscribers loaded; the next batch is loaded in a second thread while this one is billed.
+
+    Loading waits on the database and on decoding, saving on the database: the two overlap. The next batch holds
+    other subscribers, and a save still proves that the state it decided on was current, so loading it a moment
+    early changes no decision."""
+    with ThreadPoolExecutor(1, "billing-reader") as reader:
+        current = next(batches, None)
+        upcoming = reader.submit(load_subscribers, app, current) if current is not None else None
+        while current is not None and upcoming is not None:
+            loaded = upcoming.result()
+            following = next(batches, None)
+            upcoming = reader.submit(load_subscribers, app, following) if following is not None else None
+            yield current, loaded
+            current = following
+
+
 def _bill_batch(
     app: Any,
     numbers: list[str],
+    loaded: dict[str, Any],
     cycle: str,
     issued_on: date | None,
     counts: Counter[str],
@@ -90,7 +115,6 @@ def _bill_batch(
     """Bill a batch in one transaction; if anyone else wrote to one of them meanwhile, bill them one by one."""
     today = app.today()
     billed = []
-    loaded = load_subscribers(app, numbers)
     for subscriber_no in numbers:
         sub = loaded[subscriber_no]
         outcome = _decide(sub, cycle, app.tariffs, issued_on or today, today, failures)
