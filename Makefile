@@ -46,7 +46,7 @@ SOAK_THREADS ?= 8
 SOAK_WORKERS ?= 2
 soak: install
 	LEDGER_TEST_DATABASE_URL=$${LEDGER_TEST_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/test} \
-		$(PY) tests/reliability/load.py --duration $(SOAK_SECONDS) --threads $(SOAK_THREADS) --workers $(SOAK_WORKERS)
+		PYTHONPATH=$(CURDIR) $(PY) tests/reliability/load.py --duration $(SOAK_SECONDS) --threads $(SOAK_THREADS) --workers $(SOAK_WORKERS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis $(DEMO_DB)*
