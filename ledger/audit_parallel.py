@@ -14,63 +14,29 @@ pass would have found them.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from typing import Any
-from uuid import UUID
 
-PARALLEL_FROM_EVENTS = 40_000  # below this, starting Python processes costs more than they save (measured)
+from ledger.processes import PARALLEL_FROM_EVENTS, Part, database_url, id_range, results
 
 Finding = tuple[int | None, str, str]
 
 
-def database_url(app: Any) -> str | None:
-    """The URL another process can open the same database with, or None (an in-memory SQLite database)."""
-    datastore = app.recorder.datastore
-    if datastore.engine is None or getattr(datastore, "is_sqlite_in_memory_db", False):
-        return None
-    return datastore.engine.url.render_as_string(hide_password=False)
-
-
 class InvariantsElsewhere:
-    """The invariant pass running in `parts` child processes; `result()` waits for them all."""
+    """The invariant pass running in `parts` child processes (ledger/processes.py); `result()` waits for them."""
 
     def __init__(self, url: str, upto: int | None, parts: int) -> None:
         bound = str(upto if upto is not None else -1)
-        # The URL (it may hold a password) goes in the environment, as for every ledger command, never on the
-        # command line other users can read.
-        env = {**os.environ, "LEDGER_DATABASE_URL": url}
-        self.processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "ledger.audit_parallel", bound, str(part), str(parts)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for part in range(parts)
-        ]
+        self.processes = [Part(url, "ledger.audit_parallel", [bound, str(part), str(parts)]) for part in range(parts)]
 
     def result(self) -> tuple[dict[str, int], list[Finding]]:
         counts: dict[str, int] = {}
         findings: list[Finding] = []
-        for process in self.processes:
-            out, err = process.communicate()
-            if process.returncode != 0:
-                raise RuntimeError(f"the invariant pass failed in its process: {err.strip()[-2000:]}")
-            found = json.loads(out)
+        for found in results(self.processes):
             for name, count in found["counts"].items():
                 counts[name] = counts.get(name, 0) + count
             findings += [tuple(finding) for finding in found["findings"]]  # type: ignore[misc]
         return counts, findings
-
-
-def id_range(part: int, parts: int) -> tuple[UUID | None, UUID | None]:
-    """The `part`-th of `parts` equal ranges of aggregate ids, as (lowest included, first excluded)."""
-    low = None if part == 0 else UUID(int=part * 2**128 // parts)
-    high = None if part == parts - 1 else UUID(int=(part + 1) * 2**128 // parts)
-    return low, high
 
 
 def start_invariants(app: Any, upto: int | None, workers: int) -> InvariantsElsewhere | None:

@@ -2,10 +2,10 @@
 
 A rebuild is bound by Python (decoding events, building rows), so one process uses one core however many the
 machine has. Part i of n rebuilds the aggregates whose ids fall in the i-th of n equal ranges of the UUID space
-(`ledger.audit_parallel.id_range`; the ids are name-based, so the parts come out even) into the same tables
+(`ledger.processes.id_range`; the ids are name-based, so the parts come out even) into the same tables
 aside: their rows never overlap (projections/rebuild.py). Each part is `python -m projections.rebuild_parts UPTO
-PART PARTS` (a plain subprocess, the database URL in its environment): it prints a line `read N` after each batch,
-for the progress bar, and at the end its count of events and its governorate rows as JSON. The parent adds the
+PART PARTS` (ledger/processes.py): it reports each batch for the progress bar, and at the end its count of events
+and its governorate rows as JSON. The parent adds the
 parts' governorate counts together and writes those rows itself. A part that fails fails the rebuild: the live
 read models are untouched (projections/aside.py). Small ledgers, SQLite (one writer) and `workers` < 2 run
 in-process.
@@ -23,11 +23,10 @@ from typing import Any
 from sqlalchemy import Date, create_engine
 from sqlalchemy.engine import Engine
 
-from ledger.audit_parallel import PARALLEL_FROM_EVENTS, database_url, id_range
 from ledger.connections import harden
+from ledger.processes import PARALLEL_FROM_EVENTS, Part, database_url, id_range, reporter, results
 from projections import aside
 from projections import tables as t
-from projections.parts import Part, reporter, results
 from projections.rebuild import Governorates, project_range
 from projections.workingset import Row
 

@@ -23,13 +23,12 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 
 from ledger import views
-from ledger.audit_parallel import PARALLEL_FROM_EVENTS, database_url, id_range
 from ledger.bulk import aggregates_at, notification_pages
 from ledger.governorate import Governorate
+from ledger.processes import PARALLEL_FROM_EVENTS, Part, database_url, id_range, results
 from ledger.subscriber import Subscriber
 from projections import tables as t
 from projections import tracking
-from projections.parts import Part, results
 from projections.runner import sqlite_engine
 
 PAGE = 200
