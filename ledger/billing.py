@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -24,6 +23,7 @@ from ledger import governorate as gov
 from ledger.bulk import load_subscribers, notification_pages
 from ledger.cycles import Cycle
 from ledger.errors import BillAlreadyIssued, LedgerError, NothingToBill
+from ledger.read_ahead import read_ahead
 from ledger.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,10 @@ def run_billing(
     counts: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
     subscribers = tqdm(registrations(app, governorate), disable=not progress, desc=f"billing {cycle}", unit="sub")
-    for numbers, loaded in _loaded_ahead(app, _batches(no for no, _ in subscribers)):
+    # The next batch is loaded while this one is billed: it holds other subscribers, and a save still proves that
+    # the state it decided on was current, so loading it a moment early changes no decision.
+    loading = ((numbers, load_subscribers(app, numbers)) for numbers in _batches(no for no, _ in subscribers))
+    for numbers, loaded in read_ahead(loading, "billing-reader"):
         _bill_batch(app, numbers, loaded, cycle, issued_on, counts, failures)
     log.info("billing run %s %s: %s", cycle, governorate or "all", dict(counts))
     return {
@@ -84,23 +87,6 @@ def _batches(numbers: Iterator[str]) -> Iterator[list[str]]:
             batch = []
     if batch:
         yield batch
-
-
-def _loaded_ahead(app: Any, batches: Iterator[list[str]]) -> Iterator[tuple[list[str], dict[str, Any]]]:
-    """Each batch with its subscribers loaded; the next batch is loaded in a second thread while this one is billed.
-
-    Loading waits on the database and on decoding, saving on the database: the two overlap. The next batch holds
-    other subscribers, and a save still proves that the state it decided on was current, so loading it a moment
-    early changes no decision."""
-    with ThreadPoolExecutor(1, "billing-reader") as reader:
-        current = next(batches, None)
-        upcoming = reader.submit(load_subscribers, app, current) if current is not None else None
-        while current is not None and upcoming is not None:
-            loaded = upcoming.result()
-            following = next(batches, None)
-            upcoming = reader.submit(load_subscribers, app, following) if following is not None else None
-            yield current, loaded
-            current = following
 
 
 def _bill_batch(

@@ -19,9 +19,6 @@ A range of aggregate ids can be rebuilt on its own (`ids`), which is how the wor
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -31,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ledger.money import ZERO
+from ledger.read_ahead import read_ahead
 from projections import apply
 from projections import tables as t
 from projections.workingset import Row, TableRows, WorkingSet
@@ -127,7 +125,7 @@ def project_range(
     `done(n)` is called after each batch with the number of events it read."""
     governorates = Governorates()
     read = 0
-    for count, events in _read_ahead(batches(app, upto, ids)):
+    for count, events in read_ahead(batches(app, upto, ids), "rebuild-reader"):
         with engine.begin() as conn:
             ws = WholeAggregates(conn, governorates)
             apply.apply_events(ws, events)
@@ -179,41 +177,3 @@ def _decoded(app: Any, rows: list[Any]) -> list[Any]:
         for r in rows
         if apply.is_projected(r[2])
     ]
-
-
-def _read_ahead(source: Iterator[Any]) -> Iterator[Any]:
-    """`source`'s items, the next one read in a second thread while the caller works on this one.
-
-    Reading and decoding wait on the database and on Python, writing mostly on the database, so the two overlap.
-    An error in the reader is raised here, in order."""
-    handoff: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for item in source:
-                if stop.is_set():
-                    return
-                handoff.put((True, item))
-            handoff.put((False, None))
-        except BaseException as error:  # handed to the caller, who raises it
-            handoff.put((False, error))
-        finally:
-            getattr(source, "close", lambda: None)()  # a generator's query and connection end here
-
-    reader = threading.Thread(target=read, name="rebuild-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            more, item = handoff.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting to hand over its next item
-            with contextlib.suppress(queue.Empty):
-                handoff.get(timeout=0.1)
-        reader.join()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from ledger.connections import harden
+from ledger.read_ahead import read_ahead
 from projections import apply, aside, rebuild_parts, tracking
 from projections.locking import WriterLock
 from projections.tables import READ_MODELS, create_tables, metadata
@@ -117,6 +117,15 @@ class ProjectionRunner:
         notifications = self.app.recorder.select_notifications(start, size, inclusive_of_start=False)
         return notifications, [self.app.mapper.to_domain_event(n) for n in notifications if apply.is_projected(n.topic)]
 
+    def _batches(self, start: int, size: int) -> Iterator[tuple[list[Notification], list[Any]]]:
+        """Batches read after `start`, each from where the last ended, up to the first that is not full."""
+        while True:
+            notifications, events = self._read(start, size)
+            yield notifications, events
+            if len(notifications) < size:
+                return
+            start = notifications[-1].id
+
     def _apply(self, start: int, notifications: list[Notification], events: list[Any]) -> int:
         if not self.lock.held:
             raise RuntimeError("a projection runner writes only while it holds the writer lock (use .locked())")
@@ -157,19 +166,15 @@ class ProjectionRunner:
         done = 0
         reported = time.monotonic()
         size = batch_size or self.batch_size
-        with self._progress_bar(progress) as bar, ThreadPoolExecutor(1, "projection-reader") as reader:
+        with self._progress_bar(progress) as bar:
             start = self.position()
-            upcoming = reader.submit(self._read, start, size)
-            while not should_stop():
-                notifications, events = upcoming.result()
-                if len(notifications) == size:
-                    upcoming = reader.submit(self._read, notifications[-1].id, size)
+            for notifications, events in read_ahead(self._batches(start, size), "projection-reader"):
+                if should_stop():
+                    break
                 read = self._apply(start, notifications, events)
                 done += read
                 bar.update(self.position() - start)
                 start = self.position()
-                if read < size:
-                    break
                 if time.monotonic() - reported > REPORT_EVERY_S:
                     log.info("projected up to notification %d (%d read so far)", self.position(), done)
                     reported = time.monotonic()
