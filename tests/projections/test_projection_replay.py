@@ -162,6 +162,17 @@ def check_everything(app: Any, engine: Any, today: Any) -> None:
         check_paging(engine, subs, day)
 
 
+def played(app: Any, clock: Any, runner: Any, start: Any, ops: list[Any]) -> World:
+    """The world after its prologue and operations, the read models caught up where the operations say and at the
+    end."""
+    world = World(app, clock)
+    world.start(start)
+    for op in ops:
+        runner.catch_up() if op[0] == "project" else world.play(op)
+    runner.catch_up()
+    return world
+
+
 def _note_variety(app: Any, engine: Any) -> None:
     """Tell `--hypothesis-show-statistics` which kinds of events the examples produced."""
     from hypothesis import event
@@ -188,11 +199,7 @@ def test_every_read_model_equals_a_fresh_replay_and_a_rebuild_reproduces_it(star
         runner = ProjectionRunner(app, batch_size=batch_size)
         try:
             with runner.locked():
-                world = World(app, clock)
-                world.start(start)
-                for op in ops:
-                    runner.catch_up() if op[0] == "project" else world.play(op)
-                runner.catch_up()
+                world = played(app, clock, runner, start, ops)
                 assert runner.position() == app.recorder.max_notification_id()
                 check_everything(app, runner.engine, world.today())
                 _note_variety(app, runner.engine)
@@ -216,11 +223,7 @@ def test_a_rebuild_by_whole_aggregates_gives_the_tables_catching_up_in_log_order
     runner = ProjectionRunner(app, batch_size=5)
     try:
         with runner.locked():
-            world = World(app, clock)
-            world.start(start)
-            for op in ops:
-                runner.catch_up() if op[0] == "project" else world.play(op)
-            runner.catch_up()
+            world = played(app, clock, runner, start, ops)
             in_log_order = dump_read_models(runner.engine)
             assert runner.rebuild(progress=False) == app.recorder.max_notification_id()
             assert dump_read_models(runner.engine) == in_log_order
