@@ -92,6 +92,8 @@ class Appender:
 
     def ensure_function(self) -> None:
         """Create or replace the function; an advisory lock keeps processes starting together from colliding."""
+        if self._ready:  # every append asks: once it is there, without taking the lock
+            return
         with self._lock:
             if self._ready:
                 return
