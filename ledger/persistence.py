@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing_sqlalchemy.datastore import transactions
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import (
@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.connections import autocommit_engine
-from ledger.pg_append import Appender
+from ledger.pg_append import Appender, run_raw
 
 
 class FastSelectEvents:
@@ -41,6 +41,9 @@ class FastSelectEvents:
         desc: bool = False,
         limit: int | None = None,
     ) -> list[StoredEvent]:
+        engine = self._autocommit_postgres()
+        if engine is not None:
+            return self._select_events_raw(engine, originator_id, gt, lte, desc, limit)
         table = self.events_record_cls.__table__
         version = table.c.originator_version
         statement = select(table.c.originator_id, version, table.c.topic, table.c.state).where(
@@ -64,6 +67,39 @@ class FastSelectEvents:
             )
             for row in rows
         ]
+
+    def _select_events_raw(
+        self, engine: Any, originator_id: UUID | str, gt: int | None, lte: int | None, desc: bool, limit: int | None
+    ) -> list[StoredEvent]:
+        """`select_events` as plain SQL on a raw connection: loading a subscriber is in every command, and
+        SQLAlchemy's statement handling cost more than the round trip."""
+        sql = f"SELECT originator_version, topic, state FROM {self._qualified_table()} WHERE originator_id = %s"
+        params: list[Any] = [str(originator_id)]
+        if gt is not None:
+            sql, params = sql + " AND originator_version > %s", [*params, gt]
+        if lte is not None:
+            sql, params = sql + " AND originator_version <= %s", [*params, lte]
+        sql += " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version"
+        if limit is not None:
+            sql, params = sql + " LIMIT %s", [*params, limit]
+        try:
+            rows = run_raw(engine, sql, params)
+        except (OperationalError, InterfaceError):
+            # The server dropped a pooled connection (a restart, a cut): start the pool afresh, as SQLAlchemy does on
+            # its own statements, and read again. A read is safe to repeat.
+            engine.dispose()
+            rows = run_raw(engine, sql, params)
+        uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        return [StoredEvent(uuid, version, topic, bytes(state)) for version, topic, state in rows]
+
+    def _autocommit_postgres(self) -> Any | None:
+        """The autocommit pool, when on PostgreSQL and outside any transaction open here (which must see its own
+        writes); else None."""
+        datastore = self.datastore  # type: ignore[attr-defined]
+        engine = datastore.engine
+        if engine is None or engine.dialect.name != "postgresql" or transactions.get(None) is not None:
+            return None
+        return autocommit_engine(datastore)
 
     def _qualified_table(self) -> str:
         """The table's name for raw SQL (bulk loads, the append function)."""

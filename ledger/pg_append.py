@@ -123,18 +123,25 @@ class Appender:
         return self._group.append(stored_events)
 
     def _append_now(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """One call of the function, on a raw connection of the autocommit pool: this is the hottest statement of
-        the ledger, and SQLAlchemy's statement handling cost about as much as the round trip."""
+        """One call of the function: this is the hottest statement of the ledger, and SQLAlchemy's statement
+        handling cost about as much as the round trip."""
         statement, params = self.call(stored_events)
-        with translated_errors(self._dbapi):  # the pool hands on the driver's own error when it cannot connect
-            connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(statement, params)
-            return [row[0] for row in cursor.fetchall()]
-        except self._dbapi.Error as error:
-            if isinstance(error, self._dbapi.OperationalError | self._dbapi.InterfaceError):
-                connection.invalidate(error)  # the server went away: never hand this connection out again
-            raise _translated(error) from error
-        finally:
-            connection.close()
+        return [row[0] for row in run_raw(self.engine, statement, params)]
+
+
+def run_raw(engine: Any, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """One statement's rows, on a raw connection of the autocommit pool (ledger/connections.py); the driver's
+    errors are raised as the library's, and a connection the server dropped is never handed out again."""
+    dbapi = engine.dialect.loaded_dbapi
+    with translated_errors(dbapi):  # the pool hands on the driver's own error when it cannot connect
+        connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+    except dbapi.Error as error:
+        if isinstance(error, dbapi.OperationalError | dbapi.InterfaceError):
+            connection.invalidate(error)  # the server went away: never hand this connection out again
+        raise _translated(error) from error
+    finally:
+        connection.close()
