@@ -20,8 +20,12 @@ IMMUTABLE = frozenset({str, int, bool, float, Decimal, type(None), UUID, datetim
 def copy_state(value: Any) -> Any:
     kind = type(value)
     if kind is dict:
+        if IMMUTABLE.issuperset(map(type, value.values())):  # a record of plain values: copied without a loop here
+            return value.copy()
         return {key: copy_state(item) for key, item in value.items()}
     if kind is list:
+        if IMMUTABLE.issuperset(map(type, value)):
+            return value.copy()
         return [copy_state(item) for item in value]
     if kind in IMMUTABLE:
         return value
