@@ -177,6 +177,22 @@ class LedgerApplication(Application[Any]):
         self._notify(recordings)
         return recordings
 
+    def _take_snapshots(self, processing_event: Any) -> None:
+        """The library's snapshots, but an aggregate saved exactly at a snapshot's version is snapshotted as it is
+        in hand, being the state just recorded, rather than read back from the store and replayed."""
+        if self.snapshots is None:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = None if aggregate is None else self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version:
+                snapshot_class: Any = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, event.originator_version, project_events)
+
     def get_aggregate(self, aggregate_id: Any) -> Any:
         """An aggregate as the current batch holds it, else as stored. Raises AggregateNotFoundError."""
         held = batching.held(aggregate_id)
