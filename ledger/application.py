@@ -55,8 +55,8 @@ class StaleDecision(Exception):
     """A decision taken on cached state that nothing has proven current: to be taken again on stored state."""
 
 
-def trusted(decide: Callable[[Subscriber], T], sub: Subscriber, latest: bool) -> T:
-    """`decide(sub)`, where only an outcome that records events is trusted from cached state (`latest=False`).
+def trusted(decide: Callable[[Subscriber], T], sub: Subscriber, proven: bool) -> T:
+    """`decide(sub)`, where only an outcome that records events is trusted from a state not proven current.
 
     The save of those events proves the state was current. A rejection or a no-op proves nothing, since an event
     recorded meanwhile by another process (a bill, a reading) may change the answer: it is decided again.
@@ -64,10 +64,10 @@ def trusted(decide: Callable[[Subscriber], T], sub: Subscriber, latest: bool) ->
     try:
         result = decide(sub)
     except LedgerError:
-        if latest:
+        if proven:
             raise
         raise StaleDecision from None
-    if not latest and not sub.pending_events:
+    if not proven and not sub.pending_events:
         raise StaleDecision
     return result
 
@@ -108,32 +108,53 @@ class LedgerApplication(Application[Any]):
     def current_cycle(self) -> str:
         return Cycle.containing(self.today()).name
 
-    def load_subscriber(self, subscriber_no: str, *, latest: bool = True) -> Subscriber:
-        """The subscriber as stored now; with `latest=False`, a copy of the state this process last saw, if any.
-
-        A command may decide on that copy without reading the store: saving its events proves the copy was current
-        (a newer event elsewhere takes the same version number and the save fails), see `deciding`.
-        """
+    def load_subscriber(self, subscriber_no: str) -> Subscriber:
+        """The subscriber as stored now, a private copy."""
         sub_id = subscriber_id(subscriber_no)
         held = batching.held(sub_id)
         if held is not None:
             return cast(Subscriber, held)
-        seen = None if latest else self.subscribers.copy_of_seen(sub_id)
-        if seen is not None:
-            return seen
         try:
             return self.subscribers.load(sub_id)
         except AggregateNotFoundError:
             raise UnknownSubscriber(f"There is no subscriber {subscriber_no}.", subscriber_no=subscriber_no) from None
+
+    @contextlib.contextmanager
+    def changing_subscriber(self, subscriber_no: str, latest: bool) -> Iterator[tuple[Subscriber, bool]]:
+        """One attempt of a command: the subscriber, handed over without a copy, and whether it is proven current
+        (with `latest` it is; else it may be the state as last seen here, see ledger/latest.py). The caller decides
+        with `trusted` and saves with `save_subscriber`; the cache learns whether an unproven state was current."""
+        sub_id = subscriber_id(subscriber_no)
+        held = batching.held(sub_id)
+        if held is not None:
+            yield cast(Subscriber, held), True
+            return
+        try:
+            sub, proven = self.subscribers.take(sub_id, proven=latest)
+        except AggregateNotFoundError:
+            raise UnknownSubscriber(f"There is no subscriber {subscriber_no}.", subscriber_no=subscriber_no) from None
+        try:
+            yield sub, proven
+        except IntegrityError:
+            if not proven:
+                self.subscribers.observe(stale=True)
+            raise
+        except StaleDecision:
+            if not sub.pending_events:  # unchanged: kept for the decision on stored state, which catches it up
+                self.subscribers.remember(sub)
+            raise
+        if not proven:
+            self.subscribers.observe(stale=False)
 
     def retrying(self, attempt: Callable[[], T]) -> T:
         """Run `attempt` (load, decide, save) again whenever another writer got to the same aggregate first."""
         return self.deciding(lambda latest: attempt())
 
     def deciding(self, attempt: Callable[[bool], T]) -> T:
-        """Run `attempt(latest)` until it commits: first on cached state (`latest=False`), then on stored state.
+        """Run `attempt(latest)` until it commits: first perhaps on cached state (`latest=False`), then on stored
+        state.
 
-        An attempt on cached state raises `StaleDecision` for any outcome its save did not prove current (a
+        An attempt on unproven state raises `StaleDecision` for any outcome its save did not prove current (a
         rejection, or nothing to record); a conflict on save means another writer got there first. Both are
         decided again on the latest state, so neither ever reaches the client.
         """
@@ -148,16 +169,20 @@ class LedgerApplication(Application[Any]):
 
     def on_subscriber(self, subscriber_no: str, decide: Callable[[Subscriber], T]) -> T:
         def attempt(latest: bool) -> T:
-            sub = self.load_subscriber(subscriber_no, latest=latest)
-            result = trusted(decide, sub, latest)
-            self.save_subscriber(sub)
-            return result
+            with self.changing_subscriber(subscriber_no, latest) as (sub, proven):
+                result = trusted(decide, sub, proven)
+                self.save_subscriber(sub)
+                return result
 
         return self.deciding(attempt)
 
     def save_subscriber(self, sub: Subscriber, *others: Any) -> None:
-        """Save, then keep the saved state as this process's latest copy for the next command's first attempt."""
-        self.save(sub, *others)
+        """Save, then keep the saved state as this process's latest for the next command.
+
+        From then on `sub` belongs to the cache: the caller must neither change it nor read it again.
+        """
+        if sub.pending_events or others:
+            self.save(sub, *others)
         if batching.current.get() is None:  # a batch goes on changing its aggregates: never cache them
             self.subscribers.remember(sub)
 
@@ -387,18 +412,19 @@ class LedgerApplication(Application[Any]):
             # reference: only then is the claim read.
             if attempts > 2:
                 self._check_claim(key, subscriber_no, payment_ref)
-            sub = self.load_subscriber(subscriber_no, latest=latest)
-            live_since = self.e_payment_live_since(sub.governorate)
-            try:
-                created = trusted(lambda s: s.receive_payment(payment, live_since, self.clock()), sub, latest)
-            except LedgerError:
-                # A reference another subscriber holds is a conflict first, whatever else is wrong with the payment.
-                self._check_claim(key, subscriber_no, payment_ref)
-                raise
-            if created:
-                self.save_subscriber(sub, PaymentClaim.claim(key, subscriber_no))
-            # A replay answers with the original answer, even if the payment has cleared since.
-            return views.received_payment_view(sub, sub.payments[key]), created
+            with self.changing_subscriber(subscriber_no, latest) as (sub, proven):
+                live_since = self.e_payment_live_since(sub.governorate)
+                try:
+                    created = trusted(lambda s: s.receive_payment(payment, live_since, self.clock()), sub, proven)
+                except LedgerError:
+                    # A reference another subscriber holds is a conflict first, whatever else is wrong with it.
+                    self._check_claim(key, subscriber_no, payment_ref)
+                    raise
+                # A replay answers with the original answer, even if the payment has cleared since. The answer is
+                # taken before the save, after which the state is kept for the next command and no longer this one's.
+                answer = views.received_payment_view(sub, sub.payments[key])
+                self.save_subscriber(sub, *([PaymentClaim.claim(key, subscriber_no)] if created else []))
+                return answer, created
 
         return self.deciding(attempt)
 

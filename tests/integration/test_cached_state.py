@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.errors import Overpayment, UnknownBill
+from ledger.latest import READ_FIRST_ABOVE
 from ledger.subscriber import subscriber_id
 
 READ_AT = datetime(2026, 2, 20, 9, tzinfo=UTC)
@@ -110,3 +111,21 @@ def test_the_cache_can_be_turned_off(database_url, make_ledger, monkeypatch):
     app.register_subscriber("DI-1", "SY-DI", "residential", "M1", 1000, "Subscriber one")
     app.enrol("DI-1", "CBS", "****4321")
     assert app.subscriber("DI-1")["enrolments"]
+
+
+def test_a_process_often_behind_reads_first_and_stops_once_it_is_alone(two_processes):
+    """Deciding on the kept state without a read pays only while that state is usually current (ledger/latest.py)."""
+    first, second, bill_id = two_processes
+    sub_id = subscriber_id("DI-1")
+    for n in range(12):  # the processes take turns: each finds its kept state behind every time
+        pay(first if n % 2 else second, f"TURN{n}", bill_id, "1.00")
+    assert second.subscribers.stale_share > READ_FIRST_ABOVE
+    sub, proven = second.subscribers.take(sub_id, proven=False)
+    assert proven and sub.version == len(list(first.events.get(sub_id)))  # read first: nothing left behind
+    second.subscribers.remember(sub)
+    for n in range(80):  # `second` alone: every read finds nothing newer
+        pay(second, f"ALONE{n}", bill_id, "1.00")
+    assert second.subscribers.stale_share <= READ_FIRST_ABOVE
+    _, proven = second.subscribers.take(sub_id, proven=False)
+    assert not proven
+    assert first.bill("DI-1", bill_id)["paid"] == Decimal("92.00")
