@@ -28,7 +28,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from api.dashboard.login import SESSION_HOURS
 from api.dashboard.views import bp
@@ -59,8 +60,24 @@ def install(app: Flask, env: Mapping[str, str] | None = None) -> None:
         SESSION_COOKIE_SECURE=source.get("LEDGER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
+    app.session_interface = DashboardSessions()
     app.register_blueprint(bp)
     app.wsgi_app = DashboardPolicy(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def under_dashboard(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+class DashboardSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened only under /dashboard, the only path the sign-in cookie is sent to
+    (SESSION_COOKIE_PATH). Elsewhere the session is Flask's null session, which is never saved: opening a real one
+    cost every API request a fresh signing serializer for a cookie no API client sends."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not under_dashboard(request.path):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 class DashboardPolicy:
@@ -70,8 +87,7 @@ class DashboardPolicy:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if path != PREFIX and not path.startswith(PREFIX + "/"):
+        if not under_dashboard(environ.get("PATH_INFO", "")):
             return self.wsgi_app(environ, start_response)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
