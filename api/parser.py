@@ -28,7 +28,8 @@ def strict_json(raw: bytes) -> Any:
     """Parse a body; any way it is not JSON this API accepts is a JSONDecodeError (webargs answers 400)."""
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
+        if b"\\u" in raw:  # only an escape can make a lone surrogate (UTF-8 cannot); it cannot be encoded
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError:
         raise  # an empty body stays "missing" (422 naming the required fields), as webargs has it
     except (ValueError, RecursionError) as error:  # bad UTF-8, NaN, a lone surrogate, too deep, too many digits
