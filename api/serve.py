@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 TIMEOUT_SECONDS = 120  # a billing run over HTTP bills a whole governorate in one request
 BOOT_WAIT_SECONDS = 90  # below TIMEOUT_SECONDS, after which gunicorn would kill a silent worker anyway
@@ -32,6 +33,26 @@ def _worker_exited(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, building only the atoms ACCESS_LOG_FORMAT prints. gunicorn's own builds one for every
+    request header, response header and WSGI environ entry of every request, which cost more than parsing it."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        status = resp.status
+        sent = getattr(resp, "sent", None)
+        return {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "t": self.now(),
+            "m": environ.get("REQUEST_METHOD"),
+            "U": environ.get("PATH_INFO"),
+            "H": environ.get("SERVER_PROTOCOL"),
+            "s": status.split(None, 1)[0] if isinstance(status, str) else status,
+            "b": "-" if sent is None else str(sent),
+            "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            "a": environ.get("HTTP_USER_AGENT", "-"),
+        }
 
 
 class LedgerServer(BaseApplication):
@@ -79,6 +100,7 @@ def serve(host: str, port: int, workers: int) -> None:
                 "timeout": TIMEOUT_SECONDS,
                 "accesslog": "-",
                 "access_log_format": ACCESS_LOG_FORMAT,
+                "logger_class": AccessLogger,
                 "child_exit": _worker_exited,
                 "control_socket_disable": True,  # no socket in $HOME, so several servers may run side by side
             }
