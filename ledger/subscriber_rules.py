@@ -144,11 +144,14 @@ def advance_meter(sub: Any, reading: dict[str, Any], days: str | None) -> None:
 
 
 def recent_readings(readings: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The last RECENT_READINGS readings, plus every reading still awaiting review, in the order recorded."""
-    if len(readings) <= RECENT_READINGS:
-        return readings
-    recent = set(list(readings)[-RECENT_READINGS:])
-    return {rid: r for rid, r in readings.items() if rid in recent or r["flagged"]}
+    """The last RECENT_READINGS readings, plus every reading still awaiting review, in the order recorded.
+
+    Trimmed in place: on replay this runs for every reading, and only the few outside the window are looked at."""
+    if len(readings) > RECENT_READINGS:
+        for rid in list(readings)[:-RECENT_READINGS]:
+            if not readings[rid]["flagged"]:
+                del readings[rid]
+    return readings
 
 
 def check_same_reading(existing: dict[str, Any], source: str) -> None:
