@@ -82,15 +82,35 @@ class FastSelectEvents:
         sql += " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version"
         if limit is not None:
             sql, params = sql + " LIMIT %s", [*params, limit]
-        try:
-            rows = run_raw(engine, sql, params)
-        except (OperationalError, InterfaceError):
-            # The server dropped a pooled connection (a restart, a cut): start the pool afresh, as SQLAlchemy does on
-            # its own statements, and read again. A read is safe to repeat.
-            engine.dispose()
-            rows = run_raw(engine, sql, params)
         uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        rows = _read_raw(engine, sql, params)
         return [StoredEvent(uuid, version, topic, bytes(state)) for version, topic, state in rows]
+
+    def select_after_snapshot(
+        self, snapshots: FastSelectEvents, originator_id: UUID
+    ) -> tuple[StoredEvent | None, list[StoredEvent]] | None:
+        """The latest snapshot of an aggregate (in the `snapshots` recorder's table) and the events stored after it,
+        in one round trip instead of two: most commands load a subscriber that is not in memory. None where this
+        is not possible (not PostgreSQL, or inside a transaction)."""
+        engine = self._autocommit_postgres()
+        if engine is None:
+            return None
+        sql = (
+            "WITH snapshot AS (SELECT originator_version, topic, state FROM "
+            f"{snapshots._qualified_table()} WHERE originator_id = %(id)s ORDER BY originator_version DESC LIMIT 1) "
+            "SELECT true, originator_version, topic, state FROM snapshot UNION ALL "
+            f"SELECT false, originator_version, topic, state FROM {self._qualified_table()} WHERE originator_id = "
+            "%(id)s AND originator_version > COALESCE((SELECT originator_version FROM snapshot), 0)"
+        )
+        snapshot, events = None, []
+        for is_snapshot, version, topic, state in _read_raw(engine, sql, {"id": str(originator_id)}):
+            stored = StoredEvent(originator_id, version, topic, bytes(state))
+            if is_snapshot:
+                snapshot = stored
+            else:
+                events.append(stored)
+        events.sort(key=lambda event: event.originator_version)  # in order already, but UNION ALL promises none
+        return snapshot, events
 
     def _autocommit_postgres(self) -> Any | None:
         """The autocommit pool, when on PostgreSQL and outside any transaction open here (which must see its own
@@ -126,6 +146,16 @@ class FastSelectEvents:
             # The server dropped this pooled connection (a restart, a cut); SQLAlchemy has now invalidated the whole
             # pool, so reading again gets a fresh connection. A read is safe to repeat.
             return _read_once(engine, statement, params)
+
+
+def _read_raw(engine: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    try:
+        return run_raw(engine, sql, params)
+    except (OperationalError, InterfaceError):
+        # The server dropped a pooled connection (a restart, a cut): start the pool afresh, as SQLAlchemy does on its
+        # own statements, and read again. A read is safe to repeat.
+        engine.dispose()
+        return run_raw(engine, sql, params)
 
 
 def _read_once(engine: Any, statement: Any, params: dict[str, Any]) -> list[Any]:

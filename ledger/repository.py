@@ -10,9 +10,10 @@ classes; the projector and the collection here do exactly what the library's do 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
-from eventsourcing.application import ProcessingEvent, Repository
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 
 
@@ -25,6 +26,23 @@ def project_events(aggregate: Any, events: Iterable[Any]) -> Any:
 class LedgerRepository(Repository[Any]):
     def get(self, aggregate_id: Any, *, projector_func: Any = project_events, **options: Any) -> Any:
         return super().get(aggregate_id, projector_func=projector_func, **options)
+
+    def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: Any) -> Any:
+        """The library's, but the latest state reads its snapshot and the events after it in one round trip where
+        the recorder can (ledger/persistence.py)."""
+        both = getattr(self.event_store.recorder, "select_after_snapshot", None)
+        snapshots = self.snapshot_store
+        stored = None
+        if both is not None and snapshots is not None and version is None:
+            stored = both(snapshots.recorder, aggregate_id)
+        if stored is None or snapshots is None:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        snapshot, events = stored
+        head = [] if snapshot is None else [snapshots.mapper.to_domain_event(snapshot)]
+        aggregate = projector_func(None, chain(head, map(self.event_store.mapper.to_domain_event, events)))
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
+        return aggregate
 
 
 class LedgerProcessingEvent(ProcessingEvent[Any]):
