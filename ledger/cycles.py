@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache, cached_property
 
 from ledger.errors import InvalidCycle
 
@@ -18,10 +19,7 @@ class Cycle:
 
     @classmethod
     def parse(cls, name: str) -> Cycle:
-        match = _CYCLE.match(name or "")
-        if not match or not 2000 <= int(match.group(1)) <= 2100:
-            raise InvalidCycle(f"{name!r} is not a billing cycle; write it like 2025-C6 (C1..C6, two months each).")
-        return cls(int(match.group(1)), int(match.group(2)))
+        return _parsed(name if isinstance(name, str) else "")
 
     @classmethod
     def containing(cls, day: date) -> Cycle:
@@ -31,11 +29,11 @@ class Cycle:
     def name(self) -> str:
         return f"{self.year}-C{self.number}"
 
-    @property
+    @cached_property  # a billing run asks each of its bills: one cycle, parsed once (`_parsed`)
     def start(self) -> date:
         return date(self.year, 2 * self.number - 1, 1)
 
-    @property
+    @cached_property
     def end(self) -> date:
         """The last day of the cycle, inclusive."""
         return self.next().start - timedelta(days=1)
@@ -48,3 +46,12 @@ class Cycle:
 
     def __str__(self) -> str:
         return self.name
+
+
+@cache
+def _parsed(name: str) -> Cycle:
+    """Valid names are few (six a year from 2000 to 2100); each is parsed once."""
+    match = _CYCLE.match(name)
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise InvalidCycle(f"{name!r} is not a billing cycle; write it like 2025-C6 (C1..C6, two months each).")
+    return Cycle(int(match.group(1)), int(match.group(2)))
