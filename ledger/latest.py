@@ -5,7 +5,8 @@ stored after it (one SELECT, usually empty) and keeps the newer copy. A command 
 in place and put back only once its save has succeeded, so a command copies nothing (a copy grows with the
 subscriber's history). A command that fails drops what it took, and the next load reads the store. Two commands on
 one subscriber at once in one process: one takes the state, the other loads it from the store, and the save of the
-slower one fails and is decided again.
+slower one fails and is decided again. A read copies, and a command takes, under one lock, so a read that found the
+state a moment before a command took it finishes its copy before the command can change it.
 
 A command may take the state without reading what is newer: saving its events proves that state current (a newer
 event stored elsewhere holds the version number the command's event would take, so the save fails and the command
@@ -21,6 +22,7 @@ reader copying it without the library's lock could see half done.)
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 from uuid import UUID
 
@@ -36,12 +38,14 @@ class LatestStates:
         self.events = repository.event_store
         self.cache: LRUCache[UUID, Any] | None = LRUCache(maxsize=maxsize) if maxsize > 0 else None
         self.stale_share = 0.0
+        self._handing_out = threading.Lock()
 
     def take(self, aggregate_id: UUID, proven: bool) -> tuple[Any, bool]:
         """The aggregate for a command, the caller's alone to change (`remember` it once saved), and whether it was
         read from the store: with `proven`, or when kept states have lately often been behind, it is brought up to
         date; otherwise it is the state as last seen here. Raises AggregateNotFoundError."""
-        seen = self._seen(aggregate_id, evict=True)
+        with self._handing_out:
+            seen = self._seen(aggregate_id, evict=True)
         if seen is None:
             return self.repository.get(aggregate_id), True
         if not proven and self.stale_share <= READ_FIRST_ABOVE:
@@ -57,16 +61,17 @@ class LatestStates:
 
     def load(self, aggregate_id: UUID) -> Any:
         """A private copy of the aggregate as stored now. Raises AggregateNotFoundError."""
-        seen = self._seen(aggregate_id)
-        if seen is None:
+        with self._handing_out:
+            seen = self._seen(aggregate_id)
+            latest = None if seen is None else copy.deepcopy(seen)
+        if latest is None:
             latest = self.repository.get(aggregate_id)
             self.remember(copy.deepcopy(latest))
             return latest
-        newer = self._newer(seen)
-        if not newer:
-            return copy.deepcopy(seen)
-        latest = self._applied(copy.deepcopy(seen), newer)
-        self.remember(copy.deepcopy(latest))
+        newer = self._newer(latest)
+        if newer:
+            latest = self._applied(latest, newer)
+            self.remember(copy.deepcopy(latest))
         return latest
 
     def remember(self, aggregate: Any) -> None:

@@ -8,6 +8,8 @@ may cost a retry, never a wrong answer, a lost event or a double payment.
 from __future__ import annotations
 
 import copy
+import sys
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -129,3 +131,37 @@ def test_a_process_often_behind_reads_first_and_stops_once_it_is_alone(two_proce
     _, proven = second.subscribers.take(sub_id, proven=False)
     assert not proven
     assert first.bill("DI-1", bill_id)["paid"] == Decimal("92.00")
+
+
+def test_reads_never_see_a_state_a_command_is_changing(database_url, make_ledger):
+    """A command changes the kept state in place once it has taken it; a read that found that state a moment before
+    must still copy it whole, never half changed (ledger/latest.py)."""
+    app = make_ledger(database_url)
+    app.register_subscriber("DI-1", "SY-DI", "residential", "M1", 1000, "Subscriber one")
+    app.enrol("DI-1", "CBS", "****4321")
+    app.submit_reading("DI-1", 9000, READ_AT, "reader")
+    bill_id = app.issue_bill("DI-1", "2026-C1")["bill_id"]
+    torn: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            sub = app.load_subscriber("DI-1")
+            received = sum(p["amount"] for p in sub.payments.values() if p["bill_id"] == bill_id)
+            if received != sub.bills[bill_id]["paid"]:
+                torn.append(f"{received} paid in payments, {sub.bills[bill_id]['paid']} on the bill")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, inside copies too
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    try:
+        for reader in readers:
+            reader.start()
+        for n in range(150):
+            pay(app, f"TX{n}", bill_id, "1.00")
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+        sys.setswitchinterval(interval)
+    assert not torn, torn[:3]
