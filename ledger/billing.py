@@ -4,7 +4,9 @@ A run is idempotent by construction: each bill's id is derived from (subscriber,
 aggregate refuses a second bill for a cycle, so a run that is killed and started again skips those already billed
 and bills the rest. Subscribers are found by streaming the registration events, never by loading everyone at once.
 Bills are saved BATCH at a time in one transaction (one commit instead of BATCH); if another writer touched one of
-the batch's subscribers meanwhile, the whole batch is rolled back and billed again one subscriber at a time.
+the batch's subscribers meanwhile, the whole batch is rolled back and billed again one subscriber at a time. Three
+threads share the work: one loads the next batch, this one decides the current one, and a third saves the one
+decided before (a save waits mostly on the database, when the other two can run).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -64,8 +67,13 @@ def run_billing(
     # The next batch is loaded while this one is billed: it holds other subscribers, and a save still proves that
     # the state it decided on was current, so loading it a moment early changes no decision.
     loading = ((numbers, load_subscribers(app, numbers)) for numbers in _batches(no for no, _ in subscribers))
-    for numbers, loaded in read_ahead(loading, "billing-reader"):
-        _bill_batch(app, numbers, loaded, cycle, issued_on, counts, failures)
+    with ThreadPoolExecutor(1, thread_name_prefix="billing-writer") as writer:
+        saving: Future[Outcome] | None = None
+        for numbers, loaded in read_ahead(loading, "billing-reader"):
+            billed = _decide_batch(app, numbers, loaded, cycle, issued_on, counts, failures)
+            _add(saving, counts, failures)  # the previous batch is saved before this one is handed over
+            saving = writer.submit(_save_batch, app, billed, cycle, issued_on) if billed else None
+        _add(saving, counts, failures)
     log.info("billing run %s %s: %s", cycle, governorate or "all", dict(counts))
     return {
         "cycle": cycle,
@@ -89,7 +97,7 @@ def _batches(numbers: Iterator[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def _bill_batch(
+def _decide_batch(
     app: Any,
     numbers: list[str],
     loaded: dict[str, Any],
@@ -97,8 +105,8 @@ def _bill_batch(
     issued_on: date | None,
     counts: Counter[str],
     failures: list[dict[str, str]],
-) -> None:
-    """Bill a batch in one transaction; if anyone else wrote to one of them meanwhile, bill them one by one."""
+) -> list[Any]:
+    """Decide a batch's bills; returns the subscribers that now hold one, to be saved together."""
     today = app.today()
     billed = []
     for subscriber_no in numbers:
@@ -107,14 +115,35 @@ def _bill_batch(
         counts[outcome] += 1
         if outcome == "issued":
             billed.append(sub)
-    if not billed:
-        return
+    return billed
+
+
+Outcome = tuple[Counter[str], list[dict[str, str]]]
+
+
+def _save_batch(app: Any, billed: list[Any], cycle: str, issued_on: date | None) -> Outcome:
+    """Save a batch's bills in one transaction; if anyone else wrote to one of them meanwhile, bill them one by one.
+
+    Returns the corrections to the batch's counts and the refusals met on the way (the deciding thread keeps the
+    totals)."""
+    counts: Counter[str] = Counter()
+    failures: list[dict[str, str]] = []
     try:
         app.save(*billed)
     except IntegrityError:
         counts["issued"] -= len(billed)
         for sub in billed:
             counts[_bill_one(app, sub.subscriber_no, cycle, issued_on, failures)] += 1
+    return counts, failures
+
+
+def _add(saving: Future[Outcome] | None, counts: Counter[str], failures: list[dict[str, str]]) -> None:
+    """Wait for a batch's save and add its corrections; an error of the save is raised here."""
+    if saving is None:
+        return
+    corrections, refused = saving.result()
+    counts.update(corrections)
+    failures.extend(refused)
 
 
 def _decide(sub: Any, cycle: str, tariffs: Any, issued_on: date, today: date, failures: list) -> str:
