@@ -83,7 +83,7 @@ class FastSelectEvents:
         if limit is not None:
             sql, params = sql + " LIMIT %s", [*params, limit]
         uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
-        rows = _read_raw(engine, sql, params)
+        rows = read_raw(engine, sql, params)
         return [StoredEvent(uuid, version, topic, bytes(state)) for version, topic, state in rows]
 
     def select_after_snapshot(
@@ -103,7 +103,7 @@ class FastSelectEvents:
             "%(id)s AND originator_version > COALESCE((SELECT originator_version FROM snapshot), 0)"
         )
         snapshot, events = None, []
-        for is_snapshot, version, topic, state in _read_raw(engine, sql, {"id": str(originator_id)}):
+        for is_snapshot, version, topic, state in read_raw(engine, sql, {"id": str(originator_id)}):
             stored = StoredEvent(originator_id, version, topic, bytes(state))
             if is_snapshot:
                 snapshot = stored
@@ -148,7 +148,8 @@ class FastSelectEvents:
             return _read_once(engine, statement, params)
 
 
-def _read_raw(engine: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:
+def read_raw(engine: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """One read's rows on a raw connection of the autocommit pool, read again once if the server dropped it."""
     try:
         return run_raw(engine, sql, params)
     except (OperationalError, InterfaceError):
