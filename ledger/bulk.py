@@ -7,7 +7,7 @@ stays optimistic: a subscriber changed by someone else after this read collides 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -51,9 +51,14 @@ def _latest_snapshots(app: Any, ids: list[UUID]) -> dict[UUID, Any]:
     return latest
 
 
-def load_subscribers(app: Any, numbers: Iterable[str]) -> dict[str, Subscriber]:
-    """The current state of each known subscriber in `numbers`, keyed by number; unknown numbers are left out."""
-    by_id = {subscriber_id(no): no for no in numbers}
+def load_subscribers(app: Any, numbers: Iterable[str] | Mapping[str, UUID]) -> dict[str, Subscriber]:
+    """The current state of each known subscriber in `numbers`, keyed by number; unknown numbers are left out.
+
+    `numbers` may map each number to its subscriber's id, when the caller has it already."""
+    if isinstance(numbers, Mapping):
+        by_id = {oid: no for no, oid in numbers.items()}
+    else:
+        by_id = {subscriber_id(no): no for no in numbers}
     if not by_id:
         return {}
     snapshots = _latest_snapshots(app, list(by_id))
