@@ -57,7 +57,7 @@ class LatestStates:
 
     def observe(self, stale: bool) -> None:
         """Count whether a state handed out unread was behind the store (its save failed) or current."""
-        self.stale_share += (float(stale) - self.stale_share) / MEMORY
+        self.stale_share += ((1.0 if stale else 0.0) - self.stale_share) / MEMORY
 
     def load(self, aggregate_id: UUID) -> Any:
         """A private copy of the aggregate as stored now. Raises AggregateNotFoundError."""
