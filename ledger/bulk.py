@@ -14,8 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import and_, or_, select
 
-from ledger.connections import autocommit_engine
-from ledger.persistence import read_raw
+from ledger.connections import autocommit_engine, read_raw
 from ledger.subscriber import Subscriber, subscriber_id
 
 

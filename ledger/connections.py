@@ -1,4 +1,5 @@
-"""Database connections: pooled connections that survive a server restart, and the autocommit pool.
+"""Database connections: pooled connections that survive a server restart, the autocommit pool, and plain
+statements on its raw connections with the driver's errors raised as the library's.
 
 eventsourcing-sqlalchemy builds its engine itself and takes no engine options, so the engine it built gets
 listeners instead (SQLAlchemy's documented pessimistic disconnect handling, as `pool_pre_ping`).
@@ -7,8 +8,13 @@ listeners instead (SQLAlchemy's documented pessimistic disconnect handling, as `
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy.exc
+from eventsourcing import persistence as es
+from eventsourcing.persistence import InterfaceError, OperationalError
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DisconnectionError
 
@@ -86,3 +92,63 @@ def autocommit_engine(datastore: Any) -> Any:
         harden(engine)
         datastore.ledger_autocommit_engine = engine
     return engine
+
+
+# The library's exceptions, by the name they share with the DB-API's and SQLAlchemy's, most specific first.
+_TRANSLATED = (
+    "IntegrityError",
+    "InterfaceError",
+    "DataError",
+    "OperationalError",
+    "InternalError",
+    "ProgrammingError",
+    "NotSupportedError",
+    "DatabaseError",
+)
+
+
+def _translated(error: Exception) -> Exception:
+    """A psycopg2 or SQLAlchemy error as the library's exception of the same name, as the library's own
+    transactions translate them (IntegrityError, OperationalError, ...; else PersistenceError)."""
+    names = {kind.__name__ for kind in type(error).__mro__}
+    for name in _TRANSLATED:
+        if name in names:
+            return getattr(es, name)(error)
+    return es.PersistenceError(error)
+
+
+@contextmanager
+def translated_errors(dbapi: Any) -> Iterator[None]:
+    try:
+        yield
+    except (sqlalchemy.exc.SQLAlchemyError, dbapi.Error) as error:
+        raise _translated(error) from error
+
+
+def run_raw(engine: Any, statement: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One statement's rows, on a raw connection of the autocommit pool (`autocommit_engine`); the driver's errors
+    are raised as the library's, and a connection the server dropped is never handed out again."""
+    dbapi = engine.dialect.loaded_dbapi
+    with translated_errors(dbapi):  # the pool hands on the driver's own error when it cannot connect
+        connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+    except dbapi.Error as error:
+        if isinstance(error, dbapi.OperationalError | dbapi.InterfaceError):
+            connection.invalidate(error)  # the server went away: never hand this connection out again
+        raise _translated(error) from error
+    finally:
+        connection.close()
+
+
+def read_raw(engine: Any, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One read's rows on a raw connection of the autocommit pool, read again once if the server dropped it."""
+    try:
+        return run_raw(engine, sql, params)
+    except (OperationalError, InterfaceError):
+        # The server dropped a pooled connection (a restart, a cut): start the pool afresh, as SQLAlchemy does on its
+        # own statements, and read again. A read is safe to repeat.
+        engine.dispose()
+        return run_raw(engine, sql, params)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing_sqlalchemy.datastore import transactions
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import (
@@ -24,8 +24,8 @@ from eventsourcing_sqlalchemy.recorders import (
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
 
-from ledger.connections import autocommit_engine
-from ledger.pg_append import Appender, run_raw
+from ledger.connections import autocommit_engine, read_raw
+from ledger.pg_append import Appender
 
 
 class FastSelectEvents:
@@ -146,17 +146,6 @@ class FastSelectEvents:
             # The server dropped this pooled connection (a restart, a cut); SQLAlchemy has now invalidated the whole
             # pool, so reading again gets a fresh connection. A read is safe to repeat.
             return _read_once(engine, statement, params)
-
-
-def read_raw(engine: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:
-    """One read's rows on a raw connection of the autocommit pool, read again once if the server dropped it."""
-    try:
-        return run_raw(engine, sql, params)
-    except (OperationalError, InterfaceError):
-        # The server dropped a pooled connection (a restart, a cut): start the pool afresh, as SQLAlchemy does on its
-        # own statements, and read again. A read is safe to repeat.
-        engine.dispose()
-        return run_raw(engine, sql, params)
 
 
 def _read_once(engine: Any, statement: Any, params: dict[str, Any]) -> list[Any]:

@@ -15,14 +15,12 @@ from the id sequence, so the notification ids stay consecutive (the library's in
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy.exc
-from eventsourcing import persistence as es
 from eventsourcing.persistence import StoredEvent
 
+from ledger.connections import run_raw, translated_errors
 from ledger.group_commit import GroupCommit
 
 _FUNCTION = """
@@ -42,36 +40,6 @@ BEGIN
         SELECT * FROM unnest(ids, versions, topics, states) RETURNING id;
 END $$
 """
-
-# The library's exceptions, by the name they share with the DB-API's and SQLAlchemy's, most specific first.
-_TRANSLATED = (
-    "IntegrityError",
-    "InterfaceError",
-    "DataError",
-    "OperationalError",
-    "InternalError",
-    "ProgrammingError",
-    "NotSupportedError",
-    "DatabaseError",
-)
-
-
-def _translated(error: Exception) -> Exception:
-    """A psycopg2 or SQLAlchemy error as the library's exception of the same name, as the library's own
-    transactions translate them (IntegrityError, OperationalError, ...; else PersistenceError)."""
-    names = {kind.__name__ for kind in type(error).__mro__}
-    for name in _TRANSLATED:
-        if name in names:
-            return getattr(es, name)(error)
-    return es.PersistenceError(error)
-
-
-@contextmanager
-def translated_errors(dbapi: Any) -> Iterator[None]:
-    try:
-        yield
-    except (sqlalchemy.exc.SQLAlchemyError, dbapi.Error) as error:
-        raise _translated(error) from error
 
 
 class Appender:
@@ -127,21 +95,3 @@ class Appender:
         handling cost about as much as the round trip."""
         statement, params = self.call(stored_events)
         return [row[0] for row in run_raw(self.engine, statement, params)]
-
-
-def run_raw(engine: Any, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """One statement's rows, on a raw connection of the autocommit pool (ledger/connections.py); the driver's
-    errors are raised as the library's, and a connection the server dropped is never handed out again."""
-    dbapi = engine.dialect.loaded_dbapi
-    with translated_errors(dbapi):  # the pool hands on the driver's own error when it cannot connect
-        connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(statement, params)
-        return cursor.fetchall()
-    except dbapi.Error as error:
-        if isinstance(error, dbapi.OperationalError | dbapi.InterfaceError):
-            connection.invalidate(error)  # the server went away: never hand this connection out again
-        raise _translated(error) from error
-    finally:
-        connection.close()
